@@ -1,0 +1,127 @@
+"""Train DigitNet on the MNIST IDX files.
+
+    python -m digits.train --data ../shared/data/mnist --out digits/mnist_cnn.pth
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from digits.data import load_mnist
+from digits.model import MNIST_MEAN, MNIST_STD, DigitNet
+from digits.weights import sha256_of, write_manifest
+
+
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Canvas-like variation of a batch in [0, 1]: scale, shift, rotation, shear, stroke thickness."""
+    n = x.shape[0]
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return torch.rand(n, generator=gen) * (hi - lo) + lo
+
+    angle = uniform(-12, 12) * math.pi / 180
+    scale = uniform(0.85, 1.15)
+    shear = uniform(-0.15, 0.15)
+    tx, ty = uniform(-2 / 14, 2 / 14), uniform(-2 / 14, 2 / 14)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([
+        torch.stack([cos, -sin + shear, tx], 1),
+        torch.stack([sin, cos, ty], 1),
+    ], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+    stroke = torch.rand(n, generator=gen)
+    thicker = 0.5 * (x + F.max_pool2d(x, 3, 1, 1))
+    thinner = 0.5 * (x - F.max_pool2d(-x, 3, 1, 1))
+    x = torch.where((stroke < 0.2).view(n, 1, 1, 1), thicker, x)
+    x = torch.where((stroke > 0.85).view(n, 1, 1, 1), thinner, x)
+    return x
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images.copy()).float().div_(255).unsqueeze(1)
+
+
+@torch.no_grad()
+def accuracy(model: DigitNet, images: torch.Tensor, labels: torch.Tensor, batch: int = 1000) -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, len(images), batch):
+        logits = model((images[i:i + batch] - MNIST_MEAN) / MNIST_STD)
+        correct += int((logits.argmax(1) == labels[i:i + batch]).sum())
+    return correct / len(images)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="directory with the four MNIST IDX files")
+    p.add_argument("--out", default="digits/mnist_cnn.pth")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-batches", type=int, default=0, help="stop each epoch after N batches (smoke runs)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    args = p.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(args.seed)
+    train_x, train_y = load_mnist(args.data, "train")
+    test_x, test_y = load_mnist(args.data, "test")
+    train_x, test_x = to_tensor(train_x), to_tensor(test_x)
+    train_y, test_y = torch.from_numpy(train_y).long(), torch.from_numpy(test_y).long()
+
+    model = DigitNet()
+    steps_per_epoch = math.ceil(len(train_x) / args.batch_size)
+    if args.max_batches:
+        steps_per_epoch = min(steps_per_epoch, args.max_batches)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
+
+    started = time.time()
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        order = torch.randperm(len(train_x), generator=gen)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{args.epochs}", unit="batch")
+        for step in bar:
+            idx = order[step * args.batch_size:(step + 1) * args.batch_size]
+            x = (augment(train_x[idx], gen) - MNIST_MEAN) / MNIST_STD
+            loss = F.cross_entropy(model(x), train_y[idx], label_smoothing=0.05)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+        print(f"epoch {epoch}: test accuracy {accuracy(model, test_x, test_y):.4%}", flush=True)
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(out)
+    test_acc = accuracy(model, test_x, test_y)
+    write_manifest(out, {
+        "file": out.name,
+        "sha256": sha256_of(out),
+        "architecture": "DigitNet",
+        "mnist_test_accuracy": round(test_acc, 4),
+        "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+                     "seconds": round(time.time() - started)},
+    })
+    print(json.dumps({"weights": str(out), "test_accuracy": test_acc}))
+
+
+if __name__ == "__main__":
+    main()
