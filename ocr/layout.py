@@ -1,0 +1,437 @@
+"""Reading order: group detected text fragments into lines, columns and tables (pure geometry).
+
+Steps (details in docs/layout.md): estimate the page skew from the fragment boxes and work in
+de-skewed ("upright") coordinates; split the page recursively into column sections where a real
+gutter separates paragraph columns (XY-cut restricted to gutters); inside each remaining region
+group fragments into lines by baseline, and turn runs of rows whose cells align into tables.
+All distances are multiples of the median fragment height of the page (`h` below).
+"""
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect
+from dataclasses import dataclass, field
+from statistics import median
+from typing import NamedTuple, Sequence
+
+Point = tuple[float, float]
+
+# Line grouping: two boxes share a line when they overlap vertically by this share of the
+# smaller height and horizontally by less than SAME_LINE_MAX_X_OVERLAP of the narrower width.
+LINE_OVERLAP = 0.5
+SAME_LINE_MAX_X_OVERLAP = 0.3
+# Share of each box height ignored at top and bottom when looking for horizontal whitespace
+# (detectors pad their boxes, so boxes of neighbouring lines may touch).
+PROJECTION_TRIM = 0.2
+# Column gutters: a vertical whitespace band at least GUTTER_MIN_WIDTH x h wide, running along
+# GUTTER_MIN_LINES lines or more, that splits a run of rows into columns of paragraph text: each
+# column has COLUMN_MIN_LINES lines or more, is COLUMN_MIN_WIDTH x h wide or more, has
+# COLUMN_MIN_WORDS words per line (median) or more and is prose: at least COLUMN_MIN_LETTERS of
+# its characters are letters (receipt price columns and numeric tables are not).
+GUTTER_MIN_WIDTH = 0.8
+GUTTER_MIN_LINES = 5
+COLUMN_MIN_LINES = 3
+COLUMN_MIN_WIDTH = 6.0
+COLUMN_MIN_WORDS = 3
+COLUMN_MIN_LETTERS = 0.5
+# Tables: TABLE_MIN_ROWS consecutive rows, each split into cells by gaps of CELL_GAP x h or more,
+# whose cells leave common vertical whitespace (TABLE_COLUMN_MIN_GAP x h or more) between columns.
+CELL_GAP = 1.0
+TABLE_MIN_ROWS = 3
+TABLE_COLUMN_MIN_GAP = 0.5
+# Line-number margin (pleadings, depositions): a column at most MARGIN_MAX_WIDTH x h wide whose
+# fragments are mostly (MARGIN_MIN_NUMERIC_SHARE) short integers. It prefixes its text lines and
+# does not count as a table column.
+MARGIN_MAX_WIDTH = 3.0
+MARGIN_MIN_NUMERIC_SHARE = 0.8
+MARGIN_NUMBER = re.compile(r"\d{1,3}")
+# Skew: only boxes at least SKEW_MIN_ASPECT heights wide vote for the page angle; angles beyond
+# MAX_SKEW_DEGREES are not skew (rotated pages are out of scope) and are ignored.
+SKEW_MIN_ASPECT = 2.0
+MAX_SKEW_DEGREES = 15.0
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """One detected text box with its recognised text; box = 4 points clockwise from top-left."""
+
+    text: str
+    score: float
+    box: tuple[Point, ...]
+
+
+@dataclass
+class Line:
+    """One text line in reading order; fragments are indices into the analyze() input."""
+
+    text: str
+    score: float
+    box: list[list[float]]
+    fragments: list[int]
+
+
+@dataclass
+class Block:
+    """A paragraph region ("text") or a table ("table"); lines are indices into Layout.lines."""
+
+    kind: str
+    box: list[list[float]]
+    lines: list[int]
+
+
+@dataclass
+class Layout:
+    """Lines and blocks of one page in reading order; text = lines joined by newlines."""
+
+    lines: list[Line] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    text: str = ""
+
+
+class _Rect(NamedTuple):
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Rotation between page coordinates and upright (de-skewed) coordinates."""
+
+    angle: float
+    cx: float
+    cy: float
+
+    def upright(self, x: float, y: float) -> Point:
+        c, s, dx, dy = math.cos(self.angle), math.sin(self.angle), x - self.cx, y - self.cy
+        return self.cx + dx * c + dy * s, self.cy - dx * s + dy * c
+
+    def page(self, x: float, y: float) -> Point:
+        c, s, dx, dy = math.cos(self.angle), math.sin(self.angle), x - self.cx, y - self.cy
+        return self.cx + dx * c - dy * s, self.cy + dx * s + dy * c
+
+    def bounds(self, box: Sequence[Point]) -> _Rect:
+        points = [self.upright(x, y) for x, y in box]
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        return _Rect(min(xs), min(ys), max(xs), max(ys))
+
+    def polygon(self, rect: _Rect) -> list[list[float]]:
+        corners = [(rect.x0, rect.y0), (rect.x1, rect.y0), (rect.x1, rect.y1), (rect.x0, rect.y1)]
+        return [[round(v, 1) for v in self.page(x, y)] for x, y in corners]
+
+
+@dataclass(frozen=True)
+class _Page:
+    """Upright boxes and texts of the fragments being analysed, with the median text height."""
+
+    texts: dict[int, str]
+    rects: dict[int, _Rect]
+    h: float
+
+    def span(self, idx: Sequence[int]) -> _Rect:
+        rects = [self.rects[i] for i in idx]
+        return _Rect(min(r.x0 for r in rects), min(r.y0 for r in rects),
+                     max(r.x1 for r in rects), max(r.y1 for r in rects))
+
+
+@dataclass
+class _BlockPlan:
+    """A block before output: its rows of fragment indices and, for a table, its column cuts."""
+
+    kind: str
+    rows: list[list[int]]
+    cuts: list[float] = field(default_factory=list)  # table column boundaries (upright x)
+
+
+def analyze(fragments: Sequence[Fragment], width: int, height: int) -> Layout:
+    """Order recognised fragments into lines and blocks; fragments with blank text are ignored."""
+    kept = [i for i, f in enumerate(fragments) if f.text.strip()]
+    if not kept:
+        return Layout()
+    frame = _Frame(_estimate_angle([fragments[i].box for i in kept]), width / 2, height / 2)
+    rects = {i: frame.bounds(fragments[i].box) for i in kept}
+    page = _Page({i: fragments[i].text.strip() for i in kept}, rects,
+                 max(median(r.height for r in rects.values()), 1.0))
+    plans = [plan for region in _regions(kept, page) for plan in _blocks(region, page)]
+    return _assemble(plans, fragments, page, frame)
+
+
+# --- skew -------------------------------------------------------------------------------------
+
+def _estimate_angle(boxes: Sequence[Sequence[Point]]) -> float:
+    """Dominant text angle (radians, clockwise positive) from the long boxes' top/bottom edges."""
+    votes: list[tuple[float, float]] = []
+    for p in boxes:
+        if len(p) != 4:
+            continue
+        dx = (p[1][0] - p[0][0]) + (p[2][0] - p[3][0])
+        dy = (p[1][1] - p[0][1]) + (p[2][1] - p[3][1])
+        width = math.hypot(dx, dy) / 2
+        height = (math.dist(p[0], p[3]) + math.dist(p[1], p[2])) / 2
+        if width >= SKEW_MIN_ASPECT * max(height, 1e-6):
+            votes.append((math.atan2(dy, dx), width))
+    if not votes:
+        return 0.0
+    angle = _weighted_median(votes)
+    return angle if abs(angle) <= math.radians(MAX_SKEW_DEGREES) else 0.0
+
+
+def _weighted_median(pairs: list[tuple[float, float]]) -> float:
+    pairs.sort()
+    half, total = sum(w for _, w in pairs) / 2, 0.0
+    for value, weight in pairs:
+        total += weight
+        if total >= half:
+            return value
+    return pairs[-1][0]
+
+
+# --- intervals --------------------------------------------------------------------------------
+
+def _merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Union of intervals as sorted disjoint intervals."""
+    merged: list[tuple[float, float]] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _gaps(merged: list[tuple[float, float]], min_width: float) -> list[tuple[float, float]]:
+    """Whitespace between consecutive merged intervals that is at least min_width wide."""
+    return [(a[1], b[0]) for a, b in zip(merged, merged[1:]) if b[0] - a[1] >= min_width]
+
+
+def _x_extent(idx: Sequence[int], page: _Page) -> list[tuple[float, float]]:
+    return _merge([(page.rects[i].x0, page.rects[i].x1) for i in idx])
+
+
+def _cuts(gaps: list[tuple[float, float]]) -> list[float]:
+    return [(lo + hi) / 2 for lo, hi in gaps]
+
+
+def _split_by(idx: Sequence[int], cuts: list[float], page: _Page) -> list[list[int]]:
+    parts: list[list[int]] = [[] for _ in range(len(cuts) + 1)]
+    for i in idx:
+        parts[bisect(cuts, page.rects[i].cx)].append(i)
+    return parts
+
+
+# --- columns (XY-cut restricted to real gutters) -----------------------------------------------
+
+def _regions(idx: list[int], page: _Page) -> list[list[int]]:
+    """Split into regions without columns, in reading order: above, each column, below."""
+    strips = _strips(idx, page)
+    section = _column_section(strips, page)
+    if section is None:
+        return [idx]
+    start, stop, columns = section
+    above = [i for strip in strips[:start] for i in strip]
+    below = [i for strip in strips[stop:] for i in strip]
+    return [region for part in (above, *columns, below) if part for region in _regions(part, page)]
+
+
+def _strips(idx: list[int], page: _Page) -> list[list[int]]:
+    """Horizontal bands separated by whitespace (top to bottom); a line never spans two bands."""
+    bands = sorted((_trimmed_band(page.rects[i], page.h), i) for i in idx)
+    strips: list[list[int]] = []
+    bottom = -math.inf
+    for (top, low), i in bands:
+        if strips and top < bottom:
+            strips[-1].append(i)
+            bottom = max(bottom, low)
+        else:
+            strips.append([i])
+            bottom = low
+    return strips
+
+
+def _trimmed_band(r: _Rect, h: float) -> tuple[float, float]:
+    """The box's vertical extent without the detector's padding (PROJECTION_TRIM x h each side)."""
+    trim = min(PROJECTION_TRIM * h, r.height / 2)
+    return r.y0 + trim, r.y1 - trim
+
+
+def _column_section(strips: list[list[int]], page: _Page) -> tuple[int, int, list[list[int]]] | None:
+    """The largest run of strips [start, stop) that gutters split into paragraph columns."""
+    extents = [_x_extent(strip, page) for strip in strips]
+    min_gap = GUTTER_MIN_WIDTH * page.h
+    runs = []
+    for start in range(len(strips)):
+        covered: list[tuple[float, float]] = []
+        stop = start
+        while stop < len(strips):
+            grown = _merge(covered + extents[stop])
+            if not _gaps(grown, min_gap):
+                break
+            covered, stop = grown, stop + 1
+        if stop > start:
+            runs.append((start, stop))
+    runs.sort(key=lambda run: sum(len(s) for s in strips[run[0]:run[1]]), reverse=True)
+    for start, stop in runs:
+        members = [i for strip in strips[start:stop] for i in strip]
+        columns = _split_by(members, _cuts(_gaps(_x_extent(members, page), min_gap)), page)
+        if _paragraph_columns(columns, page):
+            return start, stop, columns
+    return None
+
+
+def _paragraph_columns(columns: list[list[int]], page: _Page) -> bool:
+    """True when every column is paragraph text and the gutter runs along GUTTER_MIN_LINES lines."""
+    tallest = 0
+    for column in columns:
+        lines = _text_column_lines(column, page)
+        if not lines:
+            return False
+        tallest = max(tallest, lines)
+    return tallest >= GUTTER_MIN_LINES
+
+
+def _text_column_lines(idx: list[int], page: _Page) -> int:
+    """Line count of a column of paragraph text; 0 for numbers, labels or table cells."""
+    span = page.span(idx)
+    if span.x1 - span.x0 < COLUMN_MIN_WIDTH * page.h:
+        return 0
+    lines = _lines(idx, page)
+    if len(lines) < COLUMN_MIN_LINES:
+        return 0
+    words = median(sum(len(page.texts[i].split()) for i in line) for line in lines)
+    chars = "".join(page.texts[i] for i in idx).replace(" ", "")
+    letters = sum(c.isalpha() for c in chars) / len(chars)
+    return len(lines) if words >= COLUMN_MIN_WORDS and letters >= COLUMN_MIN_LETTERS else 0
+
+
+# --- lines ------------------------------------------------------------------------------------
+
+def _lines(idx: Sequence[int], page: _Page) -> list[list[int]]:
+    """Group fragments sharing a baseline; lines top to bottom, fragments left to right."""
+    lines: list[list[int]] = []
+    bands: list[tuple[float, float]] = []  # running mean top and bottom of each line
+    for i in sorted(idx, key=lambda i: page.rects[i].cy):
+        best, best_overlap = -1, LINE_OVERLAP
+        for k, line in enumerate(lines):
+            overlap = _line_overlap(page.rects[i], bands[k], line, page)
+            if overlap >= best_overlap:
+                best, best_overlap = k, overlap
+        r = page.rects[i]
+        if best < 0:
+            lines.append([i])
+            bands.append((r.y0, r.y1))
+        else:
+            n = len(lines[best])
+            top, bottom = bands[best]
+            bands[best] = ((top * n + r.y0) / (n + 1), (bottom * n + r.y1) / (n + 1))
+            lines[best].append(i)
+    order = sorted(range(len(lines)), key=lambda k: bands[k][0] + bands[k][1])
+    return [sorted(lines[k], key=lambda i: page.rects[i].x0) for k in order]
+
+
+def _line_overlap(r: _Rect, band: tuple[float, float], line: list[int], page: _Page) -> float:
+    """Vertical overlap with a line's band over the smaller height; 0 if it collides in x."""
+    top, bottom = band
+    overlap = (min(r.y1, bottom) - max(r.y0, top)) / max(min(r.height, bottom - top), 1e-6)
+    if overlap < LINE_OVERLAP:
+        return overlap
+    for j in line:
+        o = page.rects[j]
+        narrower = max(min(r.x1 - r.x0, o.x1 - o.x0), 1e-6)
+        if (min(r.x1, o.x1) - max(r.x0, o.x0)) / narrower > SAME_LINE_MAX_X_OVERLAP:
+            return 0.0
+    return overlap
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+def _blocks(region: list[int], page: _Page) -> list[_BlockPlan]:
+    """Lines of a column-free region as text blocks and table blocks, top to bottom."""
+    rows = _lines(region, page)
+    plans: list[_BlockPlan] = []
+    start = 0
+    while start < len(rows):
+        stop, cuts = _aligned_rows(rows, start, page)
+        if cuts:
+            plans.append(_BlockPlan("table", rows[start:stop], cuts))
+        elif plans and plans[-1].kind == "text":
+            plans[-1].rows.extend(rows[start:stop])
+        else:
+            plans.append(_BlockPlan("text", rows[start:stop]))
+        start = stop
+    return plans
+
+
+def _aligned_rows(rows: list[list[int]], start: int, page: _Page) -> tuple[int, list[float]]:
+    """(stop, column cuts) of the longest run of multi-cell rows from `start` whose cells align.
+
+    cuts is empty when the run is not a table: shorter than TABLE_MIN_ROWS, or fewer than two
+    content columns (text lines prefixed by a line-number margin); stop is then at least start+1."""
+    min_gap = TABLE_COLUMN_MIN_GAP * page.h
+    stop, gaps = start, []
+    covered: list[tuple[float, float]] = []
+    while stop < len(rows) and _cell_count(rows[stop], page) >= 2:
+        grown = _merge(covered + _x_extent(rows[stop], page))
+        grown_gaps = _gaps(grown, min_gap)
+        if not grown_gaps:
+            break
+        covered, gaps, stop = grown, grown_gaps, stop + 1
+    if stop - start < TABLE_MIN_ROWS:
+        return start + 1, []
+    cuts = _cuts(gaps)
+    columns = _split_by([i for row in rows[start:stop] for i in row], cuts, page)
+    content_columns = len(columns) - _is_number_margin(columns[0], page)
+    return stop, cuts if content_columns >= 2 else []
+
+
+def _cell_count(row: list[int], page: _Page) -> int:
+    return len(_gaps(_x_extent(row, page), CELL_GAP * page.h)) + 1
+
+
+def _is_number_margin(idx: list[int], page: _Page) -> bool:
+    """A narrow column of short integers: the line numbers of pleadings and depositions."""
+    span = page.span(idx)
+    numeric = sum(bool(MARGIN_NUMBER.fullmatch(page.texts[i])) for i in idx)
+    return span.x1 - span.x0 <= MARGIN_MAX_WIDTH * page.h and numeric >= MARGIN_MIN_NUMERIC_SHARE * len(idx)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+def _assemble(plans: list[_BlockPlan], fragments: Sequence[Fragment], page: _Page, frame: _Frame) -> Layout:
+    layout = Layout()
+    for plan in plans:
+        first = len(layout.lines)
+        for row in plan.rows:
+            layout.lines.append(Line(text=_row_text(row, plan, page), score=_score(row, fragments),
+                                     box=frame.polygon(page.span(row)), fragments=list(row)))
+        members = [i for row in plan.rows for i in row]
+        layout.blocks.append(Block(kind=plan.kind, box=frame.polygon(page.span(members)),
+                                   lines=list(range(first, len(layout.lines)))))
+    layout.text = "\n".join(line.text for line in layout.lines)
+    return layout
+
+
+def _row_text(row: list[int], plan: _BlockPlan, page: _Page) -> str:
+    """Text line: fragments joined by spaces; table row: cells joined by tabs (empty cells kept)."""
+    if plan.kind != "table":
+        return " ".join(page.texts[i] for i in row)
+    return "\t".join(" ".join(page.texts[i] for i in cell) for cell in _split_by(row, plan.cuts, page))
+
+
+def _score(row: list[int], fragments: Sequence[Fragment]) -> float:
+    """Confidence of a line: fragment scores weighted by their text length."""
+    weights = [max(len(fragments[i].text), 1) for i in row]
+    return sum(fragments[i].score * w for i, w in zip(row, weights)) / sum(weights)
