@@ -1,0 +1,1 @@
+"""Benchmark scripts; each prints a markdown table (python -m bench.<name>)."""

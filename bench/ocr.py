@@ -1,0 +1,207 @@
+"""OCR benchmark: accuracy, speed and memory of ocr.recognize() next to Tesseract, same run.
+
+    python -m bench.ocr [--data ../shared/data/ocr-dev] [--requests 50] [--synthetic SEEDS] [--no-tesseract]
+
+Text compared = a page's lines joined with spaces, normalised with the manifest's `norm` flags
+(ocr.metrics.normalize); CER is order-sensitive, word F1 is not. Both are means over images.
+Speed is the median wall time per image; our engine is warmed up first. Peak RSS is this
+process's maximum after `--requests` recognize() calls (the dev images, repeated); Tesseract's
+is the largest of its processes. Prints a markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ocr
+from ocr.metrics import cer, normalize, word_f1
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ocr-dev"
+
+
+@dataclass
+class Case:
+    """One image with its reference text and normalisation flags."""
+
+    name: str
+    path: Path
+    reference: str
+    norm: dict
+
+
+@dataclass
+class Scores:
+    """Per-engine measurements."""
+
+    cer: list[float] = field(default_factory=list)
+    f1: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mb: float | None = None
+
+    def add(self, case: Case, predicted: str, seconds: float) -> None:
+        pred = normalize(predicted, **case.norm)
+        ref = normalize(case.reference, **case.norm)
+        self.cer.append(cer(pred, ref))
+        self.f1.append(word_f1(pred, ref))
+        self.seconds.append(seconds)
+
+
+def dev_cases(data: Path) -> list[Case]:
+    """The receipts of the dev set, reference = gt_lines joined with spaces."""
+    cases = []
+    for line in (data / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        cases.append(Case(entry["id"], data / entry["image"], " ".join(entry["gt_lines"]), entry["norm"]))
+    return cases
+
+
+def synthetic_cases(seeds: int, folder: Path) -> list[Case]:
+    """The reading-order pages of bench/synthetic.py (five page types per seed), saved as PNG."""
+    from bench.synthetic import render_pages
+
+    cases = []
+    for seed in range(seeds):
+        for page in render_pages(seed):
+            path = folder / f"{page.name}_{seed}.png"
+            page.image.save(path)
+            cases.append(Case(path.stem, path, page.reference, {}))
+    return cases
+
+
+def run_ours(case: Case) -> tuple[str, float]:
+    started = time.perf_counter()
+    result = ocr.recognize(case.path)
+    seconds = time.perf_counter() - started
+    return " ".join(line.text for page in result.pages for line in page.lines), seconds
+
+
+def run_tesseract(case: Case) -> tuple[str, float, float]:
+    """Text, wall seconds and peak RSS (MB) of one `tesseract IMAGE - -l eng --psm 3` run.
+
+    The child's ru_maxrss would include this Python process (it is inherited through fork), so
+    the peak is sampled from /proc/<pid>/status (VmHWM) while tesseract runs."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            ["tesseract", str(case.path), "-", "-l", "eng", "--psm", "3"], stdout=out, stderr=subprocess.DEVNULL
+        )
+        peak_kb = 0
+        while process.poll() is None:
+            peak_kb = max(peak_kb, _vm_hwm_kb(process.pid))
+            time.sleep(0.01)
+        seconds = time.perf_counter() - started
+        if process.returncode:
+            raise RuntimeError(f"tesseract failed on {case.path} (exit {process.returncode})")
+        out.seek(0)
+        return out.read().decode("utf-8", "replace"), seconds, peak_kb / 1024
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass  # the process has just exited
+    return 0
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def table(rows: dict[str, Scores]) -> str:
+    lines = ["| engine | CER | word F1 | median s/image | peak RSS |", "|---|---|---|---|---|"]
+    for name, s in rows.items():
+        rss = f"{s.peak_rss_mb:.0f} MB" if s.peak_rss_mb is not None else "n/a"
+        lines.append(
+            f"| {name} | {statistics.mean(s.cer):.4f} | {statistics.mean(s.f1):.4f} | "
+            f"{statistics.median(s.seconds):.3f} | {rss} |"
+        )
+    return "\n".join(lines)
+
+
+def evaluate(cases: list[Case], tesseract: bool, verbose: bool, rss_log: list[float]) -> tuple[Scores, Scores]:
+    """Score both engines on the cases, interleaved so that both see the same machine load."""
+    ours, theirs = Scores(), Scores()
+    for case in cases:
+        text, seconds = run_ours(case)
+        rss_log.append(current_rss_mb())
+        ours.add(case, text, seconds)
+        line = f"{case.name}: CER {ours.cer[-1]:.3f} F1 {ours.f1[-1]:.3f} {seconds:.2f}s"
+        if tesseract:
+            text, seconds, rss = run_tesseract(case)
+            theirs.add(case, text, seconds)
+            theirs.peak_rss_mb = max(theirs.peak_rss_mb or 0.0, rss)
+            line += f" | tesseract CER {theirs.cer[-1]:.3f} {seconds:.2f}s"
+        if verbose:
+            print(line, file=sys.stderr)
+    return ours, theirs
+
+
+def report(title: str, ours: Scores, theirs: Scores, tesseract_name: str | None) -> None:
+    rows = {f"ocr ({ocr.model_info()['engine']})": ours}
+    if tesseract_name:
+        rows[tesseract_name] = theirs
+    print(f"\n### {title}: {len(ours.cer)} images\n")
+    print(table(rows))
+    if tesseract_name:
+        ratio = statistics.median(ours.seconds) / statistics.median(theirs.seconds)
+        print(f"\nmedian time ratio ocr / tesseract: {ratio:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dev set folder with manifest.jsonl")
+    parser.add_argument("--requests", type=int, default=50, help="recognize() calls before peak RSS is read")
+    parser.add_argument(
+        "--synthetic", type=int, default=0, metavar="SEEDS",
+        help="also score the synthetic reading-order pages of bench/synthetic.py (5 pages per seed)",
+    )
+    parser.add_argument("--no-tesseract", action="store_true", help="skip the Tesseract baseline")
+    parser.add_argument("--verbose", action="store_true", help="print per-image scores")
+    args = parser.parse_args()
+
+    tesseract_name = None
+    if not args.no_tesseract and shutil.which("tesseract"):
+        version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+        tesseract_name = f"{version} (--psm 3, eng)"
+    print(f"OCR benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores")
+    if not args.no_tesseract and not tesseract_name:
+        print("Tesseract skipped: `tesseract` is not installed (apt-get install tesseract-ocr).")
+
+    ocr.warm_up()
+    rss_log: list[float] = []
+    cases = dev_cases(args.data)
+    results = {f"receipts ({args.data.name})": evaluate(cases, bool(tesseract_name), args.verbose, rss_log)}
+    if args.synthetic:
+        with tempfile.TemporaryDirectory() as tmp:
+            synthetic = synthetic_cases(args.synthetic, Path(tmp))
+            results["synthetic reading-order pages"] = evaluate(synthetic, bool(tesseract_name), args.verbose, rss_log)
+    while len(rss_log) < args.requests:
+        run_ours(cases[len(rss_log) % len(cases)])
+        rss_log.append(current_rss_mb())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for title, (ours, theirs) in results.items():
+        ours.peak_rss_mb = peak
+        report(title, ours, theirs, tesseract_name)
+    marks = sorted({min(10, len(rss_log)), len(rss_log) // 2, len(rss_log)})
+    print(
+        f"\nocr peak RSS is this process's maximum after {len(rss_log)} requests; its current RSS "
+        + ", ".join(f"after {n}: {rss_log[n - 1]:.0f} MB" for n in marks)
+    )
+
+if __name__ == "__main__":
+    main()

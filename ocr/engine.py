@@ -1,0 +1,196 @@
+"""The PaddleOCR engine: checksum-verified shipped models, loaded once, lazily and thread-safely."""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import math
+import statistics
+import sys
+import threading
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Settings, prepare_offline_environment, settings
+from .errors import ModelError
+from .layout import Fragment
+
+DETECTION_MODEL = "PP-OCRv6_small_det"
+RECOGNITION_MODEL = "PP-OCRv6_small_rec"
+
+# Detector post-processing and the recognition score below which a fragment is dropped, chosen on
+# the 30 dev receipts (docs/ocr.md). The wider unclip ratio (PaddleOCR's default is 1.5) gives the
+# recogniser a margin around each line, which keeps the spaces between words.
+DET_THRESH = 0.2
+DET_BOX_THRESH = 0.5
+DET_UNCLIP_RATIO = 2.0
+REC_SCORE_THRESH = 0.5
+# A large image is shrunk to OCR_DET_LIMIT_SIDE for detection. When its detected boxes come out
+# lower than MIN_BOX_PX (median, in detector pixels; a box is about 3 text heights with this unclip
+# ratio) the text was too small to find reliably, so detection runs again at a size that makes the
+# boxes TARGET_BOX_PX high (capped by OCR_DET_MAX_SIDE). Measured on the dev receipts pasted onto
+# 5000 x 7000 pages (docs/ocr.md): they give 9-12 px boxes at 1280, the receipts themselves 17-46 px.
+MIN_BOX_PX = 14
+TARGET_BOX_PX = 24
+
+
+@lru_cache(maxsize=4)
+def read_manifest(model_dir: Path) -> dict[str, Any]:
+    """The parsed ocr/models/manifest.json (or the one in model_dir)."""
+    path = model_dir / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"The OCR model manifest is missing: {path}.") from None
+    except (OSError, ValueError) as error:
+        raise ModelError(f"The OCR model manifest {path} cannot be read: {error}.") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_models(model_dir: Path) -> None:
+    """Check the size and SHA-256 of every file listed in the manifest; raise ModelError naming
+    the first file that is missing or differs."""
+    for model in read_manifest(model_dir)["models"]:
+        for name, expected in model["files"].items():
+            path = model_dir / model["name"] / name
+            if not path.is_file():
+                raise ModelError(f"OCR model file is missing: {path}.")
+            if path.stat().st_size != expected["size"] or _sha256(path) != expected["sha256"]:
+                raise ModelError(
+                    f"OCR model file {path} does not match its checksum in manifest.json "
+                    "(damaged or replaced); refusing to load it. Restore the file from the repository."
+                )
+
+
+def model_info(model_dir: Path | None = None) -> dict[str, Any]:
+    """Names, versions, sources, licences and SHA-256 of the shipped models, plus engine versions."""
+    manifest = read_manifest(model_dir or settings().model_dir)
+    return {
+        "engine": f"paddleocr {version('paddleocr')}, onnxruntime {version('onnxruntime')}, cpu",
+        "models": [
+            {
+                "name": m["name"],
+                "task": m["task"],
+                "version": m["version"],
+                "licence": m["licence"],
+                "sha256": m["files"]["inference.onnx"]["sha256"],
+            }
+            for m in manifest["models"]
+        ],
+    }
+
+
+def keep_large_buffers_out_of_the_heap() -> None:
+    """Stop glibc from raising its mmap threshold (128 KiB) after large frees. Otherwise the
+    onnxruntime tensors, whose sizes change with every image, soon come from the heap and are not
+    given back: RSS grew by ~700 MB over 30 receipts; with the threshold pinned it returns to the
+    same level after every request (docs/ocr.md). No-op outside glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    m_mmap_threshold = -3  # from <malloc.h>
+    mallopt(m_mmap_threshold, 128 * 1024)
+
+
+class Engine:
+    """PaddleOCR text detection + recognition on the shipped ONNX models (CPU, onnxruntime)."""
+
+    def __init__(self, config: Settings) -> None:
+        verify_models(config.model_dir)
+        keep_large_buffers_out_of_the_heap()
+        prepare_offline_environment()
+        config.cache_dir.mkdir(parents=True, exist_ok=True)
+        from paddleocr import PaddleOCR
+
+        try:
+            self._ocr = PaddleOCR(
+                text_detection_model_name=DETECTION_MODEL,
+                text_detection_model_dir=str(config.model_dir / DETECTION_MODEL),
+                text_recognition_model_name=RECOGNITION_MODEL,
+                text_recognition_model_dir=str(config.model_dir / RECOGNITION_MODEL),
+                text_recognition_batch_size=config.rec_batch,
+                text_det_limit_type="max",
+                text_det_limit_side_len=config.det_limit_side,
+                text_det_thresh=DET_THRESH,
+                text_det_box_thresh=DET_BOX_THRESH,
+                text_det_unclip_ratio=DET_UNCLIP_RATIO,
+                text_rec_score_thresh=REC_SCORE_THRESH,
+                use_doc_orientation_classify=False,
+                use_doc_unwarping=False,
+                use_textline_orientation=False,
+                engine="onnxruntime",
+                # no memory arena: with varying input sizes it only grows (measured, docs/ocr.md)
+                engine_config={
+                    "intra_op_num_threads": config.threads,
+                    "inter_op_num_threads": 1,
+                    "enable_cpu_mem_arena": False,
+                },
+                device="cpu",
+            )
+        except Exception as error:  # PaddleX raises plain exceptions for bad model folders
+            raise ModelError(f"The OCR models in {config.model_dir} could not be loaded: {error}") from error
+        self._limit = config.det_limit_side
+        self._max_limit = config.det_max_side
+        self._predict_lock = threading.Lock()
+
+    def predict(self, rgb: np.ndarray) -> list[Fragment]:
+        """Detect and recognise the text in one RGB uint8 image; fragments with empty text are dropped."""
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        long_side = max(bgr.shape[:2])
+        with self._predict_lock:
+            (result,) = self._ocr.predict(bgr)
+            limit = self._second_limit(result["dt_polys"], long_side)
+            if limit is not None:
+                (result,) = self._ocr.predict(bgr, text_det_limit_side_len=limit)
+        return [
+            Fragment(text=text, score=float(score), box=tuple((float(x), float(y)) for x, y in poly))
+            for text, score, poly in zip(result["rec_texts"], result["rec_scores"], result["rec_polys"])
+            if text.strip()
+        ]
+
+    def _second_limit(self, polys: list[np.ndarray], long_side: int) -> int | None:
+        """A larger detection size when the image was shrunk so much that its text got too small
+        (or vanished); None when the first pass is good enough."""
+        if long_side <= self._limit:
+            return None  # the detector saw the image at full resolution
+        scale = self._limit / long_side
+        heights = [_box_height(poly) for poly in polys]
+        if heights and statistics.median(heights) * scale >= MIN_BOX_PX:
+            return None
+        wanted = long_side * TARGET_BOX_PX / statistics.median(heights) if heights else long_side
+        limit = min(self._max_limit, long_side, math.ceil(wanted))
+        return limit if limit > self._limit * 1.2 else None
+
+
+def _box_height(poly: np.ndarray) -> float:
+    """Height of a detected text quadrilateral (points clockwise from top-left)."""
+    p = np.asarray(poly, dtype=np.float64)
+    return float((np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1])) / 2)
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, created on first use (concurrent first calls create it once)."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = Engine(settings())
+    return _engine

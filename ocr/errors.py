@@ -1,0 +1,13 @@
+"""Errors raised by the ocr package; messages are meant to be shown to a person."""
+
+
+class OcrError(Exception):
+    """Base class for every error the ocr package raises on purpose."""
+
+
+class InputError(OcrError):
+    """The file or image given to recognize() cannot be used."""
+
+
+class ModelError(OcrError):
+    """The shipped model files are missing, damaged or cannot be loaded."""

