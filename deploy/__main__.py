@@ -1,0 +1,170 @@
+"""python -m deploy {update,check,build,verify,start,status,stop,logs} (see docs/deploy.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from deploy import deploylog, instances
+from deploy.build import BuildError, build
+from deploy.check import run_check
+from deploy.config import DEPLOY_LOG, PROJECT_ROOT
+from deploy.descriptor import DescriptorError, load, regenerate, save
+from deploy.models import ManifestError
+from deploy.safezip import UnsafeArchive
+from deploy.server import ServerError
+from deploy.verify import verify
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    desc = regenerate(args.root)
+    save(args.root, desc)
+    print(f"descriptor.json updated: version {desc['version']}, {len(desc['models'])} models, "
+          f"{len(desc['files'])} files ({sum(f['size'] for f in desc['files']) / 1e6:.1f} MB)")
+    return cmd_check(argparse.Namespace(root=args.root, url=None, no_server=True))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    problems = run_check(args.root, url=args.url, no_server=args.no_server)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"deploy check: {len(problems)} problem(s) in {args.root}", file=sys.stderr)
+        return 1
+    desc = load(args.root)
+    scope = "files, models, versions" + ("" if args.no_server else ", endpoints of the running app")
+    print(f"deploy check: OK: {desc['name']} {desc['version']}, {len(desc['files'])} files, "
+          f"{len(desc['models'])} models ({scope})")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    try:
+        package = build(args.root, args.out or args.root / "dist")
+    except BuildError as exc:
+        print(exc, file=sys.stderr)
+        print(f"deploy build: refused, {len(exc.problems)} problem(s); run `python -m deploy check`", file=sys.stderr)
+        return 1
+    print(f"{package.path}\n  size   {package.size} bytes ({package.size / 1e6:.1f} MB), {len(package.entries)} entries"
+          f"\n  sha256 {package.sha256}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    log = args.log if args.log.is_absolute() else args.root / args.log
+    ok = verify(args.zip.resolve(), project=args.root, log_path=log, workdir=args.workdir, keep=args.keep,
+                tag=not args.no_tag)
+    return 0 if ok else 1
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    instance = instances.start(args.dir, port=args.port, host=args.host, wait=not args.no_wait)
+    state = "started" if args.no_wait else "healthy"
+    print(f"{state}: version {instance.version} on {instance.url} (PID {instance.pid}); log {instance.log}")
+    return 0
+
+
+def _uptime(seconds: int) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds < 86400 else f"{seconds // 86400}d"
+
+
+def last_deployed(app_dir: Path) -> str:
+    """The latest successful verify in the folder's deployment log, as one line ("" when there is none)."""
+    log = DEPLOY_LOG if DEPLOY_LOG.is_absolute() else app_dir / DEPLOY_LOG
+    done = [line for line in deploylog.read(log) if line["step"] == "outcome" and line["ok"]]
+    return f"last verified deployment: {done[-1]['deployed']} ({done[-1]['package']}, {done[-1]['time']})" if done else ""
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    rows = instances.status(args.dir)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    deployed = last_deployed(args.dir)
+    if deployed:
+        print(deployed)
+    if not rows:
+        print(f"no instances recorded in {instances.run_dir(args.dir)}")
+        return 0
+    print(f"{'VERSION':<10} {'PORT':>5} {'PID':>7} {'UPTIME':>9} {'STATE':<9} URL")
+    for r in rows:
+        note = "  (record removed)" if r["state"] == "stale" else ""
+        print(f"{r['version'] or '?':<10} {r['port']:>5} {r['pid']:>7} {_uptime(r['uptime_s']):>9} "
+              f"{r['state']:<9} {r['url']}{note}")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    for line in instances.stop(args.dir, port=args.port, pid=args.pid, everything=args.all):
+        print(line)
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    print(instances.logs(args.dir, port=args.port, lines=args.n))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m deploy", description="OCR Studio deployment tools.")
+    sub = p.add_subparsers(dest="command", required=True)
+    root = argparse.ArgumentParser(add_help=False)
+    root.add_argument("--root", type=Path, default=PROJECT_ROOT,
+                      help="project or extracted package folder holding descriptor.json (default: %(default)s)")
+    run_dir = argparse.ArgumentParser(add_help=False)
+    run_dir.add_argument("--dir", type=Path, default=PROJECT_ROOT,
+                         help="project or extracted package folder; instances are recorded in DIR/run/")
+
+    s = sub.add_parser("update", parents=[root], help="rewrite version, models and file hashes from disk")
+    s.set_defaults(func=cmd_update)
+    s = sub.add_parser("check", parents=[root], help="schema, files, versions, models and live endpoints")
+    s.add_argument("--url", help="compare with the app already running at URL instead of starting one")
+    s.add_argument("--no-server", action="store_true", help="skip the endpoint comparison")
+    s.set_defaults(func=cmd_check)
+    s = sub.add_parser("build", parents=[root], help="write the reproducible zip to dist/")
+    s.add_argument("--out", type=Path, help="output folder (default: ROOT/dist)")
+    s.set_defaults(func=cmd_build)
+    s = sub.add_parser("verify", parents=[root], help="deploy a zip in a fresh venv and test it end to end")
+    s.add_argument("zip", type=Path)
+    s.add_argument("--workdir", type=Path, help="where to extract and create the venv (default: a temp folder)")
+    s.add_argument("--keep", action="store_true", help="keep the work folder after success")
+    s.add_argument("--no-tag", action="store_true", help="do not create the git tag v<version>")
+    s.add_argument("--log", type=Path, default=DEPLOY_LOG, help="deployment log (default: ROOT/%(default)s)")
+    s.set_defaults(func=cmd_verify)
+    s = sub.add_parser("start", parents=[run_dir], help="start the app in the background")
+    s.add_argument("--port", type=int, help="default: a free port")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--no-wait", action="store_true", help="return without waiting for the health check")
+    s.set_defaults(func=cmd_start)
+    s = sub.add_parser("status", parents=[run_dir], help="list instances with version, port, PID, uptime, health")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+    s = sub.add_parser("stop", parents=[run_dir], help="stop one instance (or all) gracefully")
+    which = s.add_mutually_exclusive_group(required=True)
+    which.add_argument("--port", type=int)
+    which.add_argument("--pid", type=int)
+    which.add_argument("--all", action="store_true")
+    s.set_defaults(func=cmd_stop)
+    s = sub.add_parser("logs", parents=[run_dir], help="last lines of an instance's log")
+    s.add_argument("--port", type=int)
+    s.add_argument("-n", type=int, default=50, help="number of lines (default: %(default)s)")
+    s.set_defaults(func=cmd_logs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    for name in ("root", "dir"):
+        if hasattr(args, name):
+            setattr(args, name, getattr(args, name).resolve())
+    try:
+        return args.func(args)
+    except (DescriptorError, ManifestError, UnsafeArchive, ServerError, instances.InstanceError, SyntaxError) as exc:
+        print(f"deploy {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Descriptor model entries, generated from the manifests the model packages keep beside their weights."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+OCR_MANIFEST = "ocr/models/manifest.json"
+DIGITS_MANIFEST = "digits/mnist_cnn.json"
+DIGITS_SOURCE = ("trained in this repository by `python -m digits.train` on the MNIST training set "
+                 "(LeCun, Cortes and Burges; CC BY-SA 3.0)")
+
+
+class ManifestError(Exception):
+    """A model manifest is missing or does not have the fields the descriptor needs."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def _read(root: Path, rel: str) -> dict:
+    path = root / rel
+    if not path.is_file():
+        raise ManifestError(rel, "missing (it records the model files' SHA-256)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ManifestError(rel, f"not valid JSON ({exc})") from None
+
+
+def ocr_models(root: Path) -> list[dict]:
+    """One entry per model in ocr/models/manifest.json (ONNX files run by onnxruntime)."""
+    manifest = _read(root, OCR_MANIFEST)
+    folder = Path(OCR_MANIFEST).parent.as_posix()
+    try:
+        return [
+            {
+                "name": m["name"],
+                "version": m["version"],
+                "framework": "onnxruntime",
+                "task": m["task"],
+                "files": [
+                    {"path": f"{folder}/{m['name']}/{fname}", "size": rec["size"], "sha256": rec["sha256"]}
+                    for fname, rec in sorted(m["files"].items())
+                ],
+                "source": f"{m['upstream']}; taken from {m['source']['package']} ({m['source']['path']})",
+                "licence": m["licence"],
+                "metrics": {},
+            }
+            for m in manifest["models"]
+        ]
+    except (KeyError, TypeError) as exc:
+        raise ManifestError(OCR_MANIFEST, f"a model entry lacks the field {exc}") from None
+
+
+def digit_models(root: Path, licence: str) -> list[dict]:
+    """The digit CNN from digits/mnist_cnn.json; trained here, so it carries the project's licence."""
+    manifest = _read(root, DIGITS_MANIFEST)
+    folder = Path(DIGITS_MANIFEST).parent.as_posix()
+    try:
+        weights = f"{folder}/{manifest['file']}"
+        if not (root / weights).is_file():
+            raise ManifestError(weights, f"missing ({DIGITS_MANIFEST} describes it)")
+        return [{
+            "name": f"{manifest['architecture']}-mnist",
+            "version": f"sha256:{manifest['sha256'][:12]}",
+            "framework": "pytorch",
+            "task": "handwritten digit classification",
+            "files": [{"path": weights, "size": (root / weights).stat().st_size, "sha256": manifest["sha256"]}],
+            "source": DIGITS_SOURCE,
+            "licence": licence,
+            "metrics": {"mnist_test_accuracy": manifest["mnist_test_accuracy"]},
+        }]
+    except (KeyError, TypeError) as exc:
+        raise ManifestError(DIGITS_MANIFEST, f"lacks the field {exc}") from None
+
+
+def manifest_models(root: Path, licence: str) -> list[tuple[str, dict]]:
+    """(manifest path, model entry) for every shipped model, OCR first, as the descriptor should list them."""
+    return [(OCR_MANIFEST, m) for m in ocr_models(root)] + [(DIGITS_MANIFEST, m) for m in digit_models(root, licence)]
