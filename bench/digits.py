@@ -1,0 +1,197 @@
+"""Digit sketch-pad benchmark: MNIST test digits drawn on canvases, read through the app's /digit and /number.
+
+    python bench/digits.py                      # starts app.py on a free port and calls it over HTTP
+    python bench/digits.py --url http://127.0.0.1:7860
+    python bench/digits.py --direct             # in-process, no HTTP (same PNGs, same code path below the app)
+
+Conditions for /digit, on a white 800x800 canvas and on a transparent 800x800 RGBA one: "large" (longer side
+of the ink box 450-700 px, near the centre), "small" (40-80 px, anywhere), "off-centre" (150-300 px, against
+an edge); and "pen-drawn": the digit re-traced along its centre line with a 12-24 px round brush (as with
+the app's sketch-pad brush), 300-560 px tall.
+/number: 2-6 digits side by side, enlarged 4-9x, gaps of 2-12 px, vertical jitter up to 10% of the height.
+Prints a markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file's folder comes first on sys.path and its name would hide the digits package.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from digits.config import MNIST_DIR  # noqa: E402
+from digits.data import load_mnist  # noqa: E402
+from digits.synth import draw_digit, draw_number, ink_crop, pen_drawn, place, render  # noqa: E402
+
+CANVAS = 800
+
+
+def digit_canvas(mnist: np.ndarray, condition: str, rng: np.random.Generator, transparent: bool) -> Image.Image:
+    """One MNIST digit drawn on an 800x800 canvas as the condition says."""
+    low, high = {"large": (450, 700), "small": (40, 80), "off-centre": (150, 300)}[condition]
+    size = int(rng.integers(low, high + 1))
+    h, w = ink_crop(mnist).shape
+    height, width = round(h * size / max(h, w)), round(w * size / max(h, w))
+    if condition == "large":
+        x = (CANVAS - width) // 2 + int(rng.integers(-40, 41))
+        y = (CANVAS - height) // 2 + int(rng.integers(-40, 41))
+    else:  # "small" anywhere; "off-centre" against one of the four edges
+        x, y = int(rng.integers(0, CANVAS - width)), int(rng.integers(0, CANVAS - height))
+        if condition == "off-centre":
+            edge, inset = int(rng.integers(4)), int(rng.integers(0, 30))
+            if edge == 0:
+                x = inset
+            elif edge == 1:
+                x = CANVAS - width - inset
+            elif edge == 2:
+                y = inset
+            else:
+                y = CANVAS - height - inset
+    return draw_digit(mnist, size, max(x, 0), max(y, 0), (CANVAS, CANVAS), transparent)
+
+
+def pen_canvas(mnist: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """The digit re-traced with a round brush 12-24 px wide, 300-560 px tall, on a white 800x800 canvas."""
+    crop = ink_crop(mnist)
+    ink = pen_drawn(crop, int(rng.integers(300, 561)) / max(crop.shape), int(rng.integers(12, 25)))
+    canvas = np.zeros((CANVAS, CANVAS), np.float32)
+    place(canvas, ink, int(rng.integers(0, CANVAS - ink.shape[1])), int(rng.integers(0, CANVAS - ink.shape[0])))
+    return render(canvas)
+
+
+def number_canvas(images: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """The digits written side by side as a person would: enlarged, a few px apart, not on one line."""
+    factor = float(rng.uniform(4, 9))
+    gaps = rng.integers(2, 13, size=len(images) - 1).tolist()
+    jitter = (rng.uniform(-0.1, 0.1, size=len(images)) * 20 * factor).round().astype(int).tolist()
+    return draw_number(list(images), factor, gaps, jitter)
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def direct_readers() -> tuple[Callable[[bytes], str], Callable[[bytes], str]]:
+    import digits
+    digits.warm_up()
+    return (lambda data: next(iter(digits.top_k(digits.predict(data)))),
+            lambda data: digits.read_number(data).number)
+
+
+def http_readers(url: str, workdir: Path) -> tuple[Callable[[bytes], str], Callable[[bytes], str]]:
+    from gradio_client import Client, handle_file
+    client = Client(url, verbose=False)
+    counter = iter(range(10**9))
+
+    def sketch(data: bytes) -> dict:
+        path = workdir / f"{next(counter)}.png"
+        path.write_bytes(data)
+        return {"background": None, "layers": [], "composite": handle_file(str(path))}
+
+    return (lambda data: client.predict(sketch(data), api_name="/digit")["label"],
+            lambda data: client.predict(sketch(data), api_name="/number")[0]["number"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(timeout: float = 300) -> tuple[subprocess.Popen, str]:
+    """app.py in a subprocess on a free port, once /gradio_api/info answers."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"app.py exited with code {proc.returncode} before serving")
+        try:
+            with urllib.request.urlopen(url + "/gradio_api/info", timeout=5) as answer:
+                if answer.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(1)
+    proc.terminate()
+    raise SystemExit(f"app.py did not serve {url} within {timeout:.0f} s")
+
+
+def run(name: str, samples: list[tuple[bytes, str]], read: Callable[[bytes], str]) -> tuple[str, int, int, float]:
+    correct, started = 0, time.perf_counter()
+    for data, expected in samples:
+        correct += read(data) == expected
+    return name, len(samples), correct, (time.perf_counter() - started) / len(samples)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--direct", action="store_true", help="call the digits package in-process (no HTTP)")
+    mode.add_argument("--url", help="a running app (default: start app.py on a free port)")
+    p.add_argument("--n", type=int, default=2000, help="digits per /digit condition (default 2000)")
+    p.add_argument("--n-numbers", type=int, default=1000, help="numbers for /number (default 1000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=str(MNIST_DIR), help="directory with the MNIST IDX files")
+    args = p.parse_args(argv)
+
+    images, labels = load_mnist(args.data, "test")
+    rng = np.random.default_rng(args.seed)
+    chosen = rng.choice(len(images), size=min(args.n, len(images)), replace=False)
+    conditions = [(c, t) for t in (False, True) for c in ("large", "small", "off-centre")]
+    digit_sets = {
+        f"/digit {c}, {'transparent' if t else 'white'} canvas":
+            [(png(digit_canvas(images[i], c, rng, t)), str(labels[i])) for i in chosen]
+        for c, t in conditions
+    }
+    digit_sets["/digit pen-drawn (12-24 px brush), white canvas"] = [
+        (png(pen_canvas(images[i], rng)), str(labels[i])) for i in chosen]
+    numbers = []
+    for _ in range(args.n_numbers):
+        picked = rng.choice(len(images), size=int(rng.integers(2, 7)), replace=False)
+        numbers.append((png(number_canvas(images[picked], rng)), "".join(str(labels[i]) for i in picked)))
+
+    app = None
+    with tempfile.TemporaryDirectory() as workdir:
+        if args.direct:
+            read_digit, read_number = direct_readers()
+            where = "in-process (--direct)"
+        else:
+            url = args.url
+            if url is None:
+                app, url = start_app()
+            read_digit, read_number = http_readers(url, Path(workdir))
+            where = f"HTTP {url} via gradio_client"
+        try:
+            rows = [run(name, samples, read_digit) for name, samples in digit_sets.items()]
+            rows.append(run("/number, 2-6 digits side by side (exact string)", numbers, read_number))
+        finally:
+            if app is not None:
+                app.terminate()
+                app.wait(30)
+
+    print(f"Digit bench: {where}, MNIST test digits, seed {args.seed}\n")
+    print("| condition | n | correct | accuracy | ms/request |")
+    print("|---|---:|---:|---:|---:|")
+    for name, n, correct, seconds in rows:
+        print(f"| {name} | {n} | {correct} | {correct / n:.2%} | {seconds * 1000:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Any image of handwriting -> MNIST-format 28x28 digits.
+
+Steps, as MNIST itself was made: find the ink (polarity or alpha decided from the image), drop faint
+background and specks, crop to the ink, scale the longer side to 20 px (anti-aliased), paste into 28x28
+with the centre of mass at (14, 14). Output images hold ink 1.0 on a 0.0 background.
+"""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import Union
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from digits.errors import EmptyCanvasError, InputError
+from digits.model import MNIST_MEAN, MNIST_STD
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray, None]
+
+MIN_CONTRAST = 24 / 255  # strongest ink weaker than this (fraction of full scale): the canvas is empty
+FAINT = 0.08             # ink below this fraction of the strongest ink is background
+STROKE = 0.15            # ink at or above this fraction of the strongest ink forms strokes
+SPECK = 0.02             # strokes with less area than this fraction of the largest stroke are specks
+MIN_EXTENT = 0.015       # the largest stroke must span this fraction of the image's longer side...
+MIN_EXTENT_PX = 3        # ...and at least this many pixels, or the canvas counts as empty
+THIN = 0.06              # strokes thinner than this fraction of the digit's size are thickened...
+THICK_TARGET = 0.10      # ...to this fraction (MNIST's median is 0.12)
+BOX = 20                 # MNIST: longer side of the digit
+SIZE = 28                # MNIST: image side
+CENTRE = 14.0            # MNIST: centre of mass (row, column)
+
+_3x3 = np.ones((3, 3), np.uint8)
+
+
+@dataclass
+class Strokes:
+    """Ink of one image after cleaning, split into connected strokes."""
+
+    ink: np.ndarray     # (H, W) float32 in [0, 1]: 1.0 is the strongest ink, specks and faint background are 0
+    labels: np.ndarray  # (H, W) int32: stroke id 1..K per pixel, 0 for background
+    boxes: np.ndarray   # (K, 4) int: x0, y0, x1, y1 (end exclusive) of stroke id k at row k - 1
+    areas: np.ndarray   # (K,) int: pixels of stroke id k at k - 1
+
+
+def load_image(source: ImageSource) -> Image.Image:
+    """Open a path, encoded bytes, PIL image or numpy array as a PIL image in mode L, LA, RGB or RGBA.
+    None (nothing drawn or sent) raises EmptyCanvasError."""
+    if source is None:
+        raise EmptyCanvasError()
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        image = _from_array(source)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        image = _open(io.BytesIO(bytes(source)), "the uploaded data")
+    elif isinstance(source, (str, os.PathLike)):
+        if not os.path.isfile(source):
+            raise InputError(f"Image file not found: {source}")
+        image = _open(source, os.fspath(source))
+    else:
+        raise InputError(f"Cannot read an image from a {type(source).__name__}; pass a path, bytes, "
+                         "a PIL image or a numpy array.")
+    if image.width == 0 or image.height == 0:
+        raise InputError("The image has no pixels.")
+    if image.mode in ("L", "LA", "RGB", "RGBA"):
+        return image
+    if image.mode.startswith("I;16"):
+        return Image.fromarray((np.asarray(image, dtype=np.float32) / 257).astype(np.uint8))
+    has_alpha = "A" in image.mode or "transparency" in image.info
+    return image.convert("RGBA" if has_alpha else "RGB" if len(image.getbands()) > 1 else "L")
+
+
+def _open(fp, name: str) -> Image.Image:
+    try:
+        image = Image.open(fp)
+        image.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"Cannot read {name} as an image ({exc}).") from exc
+    return ImageOps.exif_transpose(image)
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.size == 0 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (2, 3, 4))):
+        raise InputError(f"Cannot read an image from an array of shape {array.shape}; expected (H, W), "
+                         "(H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4).")
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype != np.uint8:
+        array = np.asarray(array, dtype=np.float64)
+        if np.nanmax(array) <= 1.0:
+            array = array * 255
+        array = np.clip(np.nan_to_num(array), 0, 255).round().astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(array))  # mode from the shape: L, LA, RGB or RGBA
+
+
+def ink_map(image: Image.Image) -> np.ndarray:
+    """(H, W) float32: how strongly each pixel is ink, 1.0 for the strongest; faint background is 0.
+
+    Transparent canvas (alpha at the border mostly clear): the ink is the alpha channel. Otherwise the
+    paper colour is the median of the border and the ink is the colour deviation from it, darker or lighter
+    than the paper, whichever reaches further.
+    """
+    pixels = np.asarray(image, dtype=np.float32)
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    colour = pixels
+    if image.mode in ("LA", "RGBA"):
+        colour, alpha = pixels[..., :-1], pixels[..., -1]
+        if alpha.min() < 255:
+            if np.median(_border(alpha[..., None])) < 128:
+                return _relative(alpha)
+            opaque = colour[alpha >= 128]
+            paper = np.median(opaque if len(opaque) else colour.reshape(-1, colour.shape[2]), axis=0)
+            weight = alpha[..., None] / 255
+            colour = colour * weight + paper * (1 - weight)
+    paper = np.median(_border(colour), axis=0)
+    darker = (paper - colour).max(axis=2)
+    lighter = (colour - paper).max(axis=2)
+    return _relative(darker if darker.max() >= lighter.max() else lighter)
+
+
+def _border(pixels: np.ndarray) -> np.ndarray:
+    """(N, C) pixels of the outer ring (2% of the shorter side, at least 1 px)."""
+    ring = max(1, round(0.02 * min(pixels.shape[:2])))
+    inner = np.ones(pixels.shape[:2], bool)
+    inner[ring:-ring, ring:-ring] = False
+    return pixels[inner]
+
+
+def _relative(ink: np.ndarray) -> np.ndarray:
+    strongest = float(ink.max())
+    if strongest < MIN_CONTRAST * 255:
+        raise EmptyCanvasError()
+    ink = (ink / strongest).astype(np.float32)
+    ink[ink < FAINT] = 0
+    return ink
+
+
+def find_strokes(source: ImageSource) -> Strokes:
+    """Clean ink of an image split into connected strokes; raises EmptyCanvasError if there is none."""
+    ink = ink_map(load_image(source))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= STROKE).astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if len(areas) == 0:
+        raise EmptyCanvasError()
+    largest = stats[1 + areas.argmax()]
+    extent = max(largest[cv2.CC_STAT_WIDTH], largest[cv2.CC_STAT_HEIGHT])
+    if extent < max(MIN_EXTENT_PX, MIN_EXTENT * max(ink.shape)):
+        raise EmptyCanvasError()
+    keep = 1 + np.flatnonzero(areas >= SPECK * areas.max())
+    relabel = np.zeros(count, np.int32)
+    relabel[keep] = np.arange(1, len(keep) + 1)
+    labels = relabel[labels]
+    ink[cv2.dilate((labels > 0).astype(np.uint8), _3x3) == 0] = 0
+    x, y, w, h = (stats[keep, i] for i in range(4))
+    return Strokes(ink=ink, labels=labels, boxes=np.stack([x, y, x + w, y + h], axis=1), areas=areas[keep - 1])
+
+
+def to_mnist(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(28, 28) float32 MNIST-format image of the strokes in `mask` (with their anti-aliased rim)."""
+    digit = np.where(cv2.dilate(mask.astype(np.uint8), _3x3) > 0, ink, 0).astype(np.float32)
+    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    if len(rows) == 0:
+        raise EmptyCanvasError()
+    digit = _thicken_thin_strokes(digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+
+    h, w = digit.shape
+    scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = cv2.resize(digit, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    small = np.clip(small / small.max(), 0, 1)
+
+    h, w = small.shape
+    total = small.sum()
+    cy = small.sum(axis=1) @ np.arange(h) / total
+    cx = small.sum(axis=0) @ np.arange(w) / total
+    top = int(np.clip(round(CENTRE - cy), 0, SIZE - h))
+    left = int(np.clip(round(CENTRE - cx), 0, SIZE - w))
+    out = np.zeros((SIZE, SIZE), np.float32)
+    out[top:top + h, left:left + w] = small
+    return out
+
+
+def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
+    """Grow pen strokes much thinner than MNIST's (relative to the digit's size) to an MNIST-like width."""
+    strokes = (digit >= STROKE).astype(np.uint8)
+    contours, _ = cv2.findContours(strokes, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, closed=True) for c in contours)
+    longer = max(digit.shape)
+    width = 2 * float(strokes.sum()) / max(perimeter, 1.0) / longer  # area / half perimeter
+    radius = round((THICK_TARGET - width) * longer / 2)
+    if width >= THIN or radius < 1:
+        return digit
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(np.pad(digit, radius), disk)
+
+
+def preprocess(source: ImageSource) -> np.ndarray:
+    """(28, 28) float32 MNIST-format image (ink 1.0 on 0.0) of the single digit drawn in `source`."""
+    strokes = find_strokes(source)
+    return to_mnist(strokes.ink, strokes.labels > 0)
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, 28, 28) MNIST-format images in [0, 1] -> (N, 1, 28, 28) model input, normalised as in training."""
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
+    return (x - MNIST_MEAN) / MNIST_STD

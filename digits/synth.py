@@ -1,0 +1,75 @@
+"""Drawings made from MNIST digits (upscaled as a person would draw them), for tests and benchmarks."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from PIL import Image
+
+
+def ink_crop(mnist: np.ndarray) -> np.ndarray:
+    """The ink bounding box of a (28, 28) uint8 MNIST image (white on black)."""
+    rows, cols = np.flatnonzero(mnist.any(axis=1)), np.flatnonzero(mnist.any(axis=0))
+    return mnist[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def scaled(mnist_crop: np.ndarray, factor: float) -> np.ndarray:
+    """The crop enlarged by `factor` (bicubic, smooth like a brush stroke), as float ink in [0, 1]."""
+    h, w = mnist_crop.shape
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    big = Image.fromarray(mnist_crop).resize(size, Image.Resampling.BICUBIC)
+    return np.asarray(big, dtype=np.float32) / 255
+
+
+def pen_drawn(mnist_crop: np.ndarray, factor: float, pen: int) -> np.ndarray:
+    """The crop enlarged by `factor` and re-traced along its centre line with a round pen `pen` px wide
+    (anti-aliased), like a drawing made with a fixed brush; float ink in [0, 1]."""
+    ink = np.pad(scaled(mnist_crop, factor), pen)
+    centre_line = cv2.ximgproc.thinning(((ink >= 0.5) * 255).astype(np.uint8), thinningType=cv2.ximgproc.THINNING_GUOHALL)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen))
+    traced = cv2.dilate(centre_line, disk).astype(np.float32) / 255
+    return cv2.GaussianBlur(traced, (0, 0), 0.8)
+
+
+def place(canvas_ink: np.ndarray, ink: np.ndarray, x: int, y: int) -> None:
+    """Draw `ink` onto `canvas_ink` with its top-left at (x, y) (overlapping ink keeps the stronger value)."""
+    h, w = ink.shape
+    region = canvas_ink[y:y + h, x:x + w]
+    np.maximum(region, ink[:region.shape[0], :region.shape[1]], out=region)
+
+
+def render(canvas_ink: np.ndarray, transparent: bool = False) -> Image.Image:
+    """Black ink on white (mode L), or black ink on a transparent canvas (mode RGBA, alpha = ink)."""
+    ink = (np.clip(canvas_ink, 0, 1) * 255).round().astype(np.uint8)
+    if not transparent:
+        return Image.fromarray(255 - ink, "L")
+    rgba = np.zeros(ink.shape + (4,), np.uint8)
+    rgba[..., 3] = ink
+    return Image.fromarray(rgba, "RGBA")
+
+
+def draw_digit(mnist: np.ndarray, size: int, x: int, y: int, canvas: tuple[int, int] = (800, 800),
+               transparent: bool = False) -> Image.Image:
+    """One MNIST digit drawn with the longer side of its ink box `size` px and the box's top-left at (x, y)."""
+    crop = ink_crop(mnist)
+    ink = np.zeros((canvas[1], canvas[0]), np.float32)
+    place(ink, scaled(crop, size / max(crop.shape)), x, y)
+    return render(ink, transparent)
+
+
+def draw_number(mnists: Sequence[np.ndarray], factor: float, gaps: Sequence[int], jitter: Sequence[int],
+                margin: int = 40, transparent: bool = False) -> Image.Image:
+    """MNIST digits side by side, each enlarged by `factor`; gaps[i] px between the ink boxes of digit i and
+    i + 1 (negative: they overlap, e.g. touch), jitter[i] px vertical offset of digit i."""
+    inks = [scaled(ink_crop(m), factor) for m in mnists]
+    xs = [margin]
+    for ink, gap in zip(inks, gaps):
+        xs.append(xs[-1] + ink.shape[1] + gap)
+    top = margin + max(0, -min(jitter))
+    width = max(x + ink.shape[1] for x, ink in zip(xs, inks)) + margin
+    height = top + max(j + ink.shape[0] for j, ink in zip(jitter, inks)) + margin
+    canvas = np.zeros((height, width), np.float32)
+    for x, j, ink in zip(xs, jitter, inks):
+        place(canvas, ink, x, top + j)
+    return render(canvas, transparent)
