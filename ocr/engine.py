@@ -114,7 +114,7 @@ class Engine:
         keep_large_buffers_out_of_the_heap()
         prepare_offline_environment()
         config.cache_dir.mkdir(parents=True, exist_ok=True)
-        from paddleocr import PaddleOCR
+        from paddleocr import PaddleOCR  # after prepare_offline_environment()
 
         try:
             self._ocr = PaddleOCR(
@@ -133,12 +133,13 @@ class Engine:
                 use_doc_unwarping=False,
                 use_textline_orientation=False,
                 engine="onnxruntime",
-                # no memory arena: with varying input sizes it only grows (measured, docs/ocr.md)
                 engine_config={
                     "intra_op_num_threads": config.threads,
                     "inter_op_num_threads": 1,
-                    "enable_cpu_mem_arena": False,
+                    "enable_cpu_mem_arena": True,
+                    "enable_mem_pattern": False,
                 },
+                paddlex_config=_pipeline_config(),
                 device="cpu",
             )
         except Exception as error:  # PaddleX raises plain exceptions for bad model folders
@@ -174,6 +175,22 @@ class Engine:
         wanted = long_side * TARGET_BOX_PX / statistics.median(heights) if heights else long_side
         limit = min(self._max_limit, long_side, math.ceil(wanted))
         return limit if limit > self._limit * 1.2 else None
+
+
+def _pipeline_config() -> dict[str, Any]:
+    """PaddleX's OCR pipeline configuration with per-model onnxruntime memory settings.
+
+    onnxruntime's memory arena keeps tensor memory between calls; without it every call maps and
+    faults in fresh pages, which doubles recognition time. The recogniser's arena stays small
+    (48-pixel-high text lines), but the detector's kept ~190 MB of page-sized activations for the
+    life of the process and pushed peak RSS over 1 GB, so detection allocates per call: ~0.3 s
+    slower per receipt (docs/ocr.md). Memory patterns are planned per input shape, and every
+    image and text-line batch has its own, so they are off."""
+    from paddlex.inference import load_pipeline_config
+
+    config = load_pipeline_config("OCR")
+    config["SubModules"]["TextDetection"]["engine_config"] = {"enable_cpu_mem_arena": False}
+    return config
 
 
 def _box_height(poly: np.ndarray) -> float:
