@@ -9,11 +9,8 @@ from deploy.config import EXCLUDED_NAMES, EXCLUDED_SUFFIXES, NEVER_SHIPPED_TOP
 
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def file_entry(root: Path, rel: str) -> dict:

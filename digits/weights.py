@@ -17,11 +17,9 @@ class WeightsError(RuntimeError):
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+    """Hex SHA-256 of a file's bytes."""
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def manifest_path(weights: Path) -> Path:
