@@ -28,7 +28,7 @@ from PIL import Image
 import digits
 import ocr
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"

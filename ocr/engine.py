@@ -13,11 +13,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from .config import Settings, prepare_offline_environment, settings
 from .errors import ModelError
 from .layout import Fragment
+from .spacing import restore_spaces
 
 DETECTION_MODEL = "PP-OCRv6_small_det"
 RECOGNITION_MODEL = "PP-OCRv6_small_rec"
@@ -150,13 +152,21 @@ class Engine:
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         long_side = max(bgr.shape[:2])
         with self._predict_lock:
-            (result,) = self._ocr.predict(bgr)
+            (result,) = self._ocr.predict(bgr, return_word_box=True)
             limit = self._second_limit(result["dt_polys"], long_side)
             if limit is not None:
-                (result,) = self._ocr.predict(bgr, text_det_limit_side_len=limit)
+                (result,) = self._ocr.predict(bgr, text_det_limit_side_len=limit, return_word_box=True)
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        lines = zip(
+            result["rec_texts"], result["rec_scores"], result["rec_polys"], result["text_word"], result["text_word_region"]
+        )
         return [
-            Fragment(text=text, score=float(score), box=tuple((float(x), float(y)) for x, y in poly))
-            for text, score, poly in zip(result["rec_texts"], result["rec_scores"], result["rec_polys"])
+            Fragment(
+                text=restore_spaces(gray, text, runs, run_boxes, poly),
+                score=float(score),
+                box=tuple((float(x), float(y)) for x, y in poly),
+            )
+            for text, score, poly, runs, run_boxes in lines
             if text.strip()
         ]
 
