@@ -1,10 +1,10 @@
 """Spaces the recogniser left out: put back where the page shows a word-sized gap.
 
-The recogniser often reads "Cashier : admin" or "TEL : 03-4021" as "Cashier:admin" and "TEL:03-4021"
-(it learnt that colons and dashes hug their words). PaddleX reports where each run of letters/digits
-and each run of symbols sits in the line; where two neighbouring runs meet without a space and the
-ink between them leaves a gap of at least SPACE_GAP x the text height, a space goes in. Inside a run
-of letters the recogniser's own spacing is kept: narrow letters (i, l) leave gaps that look like spaces.
+The recogniser often reads "Cashier : admin" or "TEL : 03-4021" as "Cashier:admin" and "TEL:03-4021".
+PaddleX reports where each run of letters/digits and each run of symbols sits in the line; where two
+neighbouring runs meet without a space and the ink between them leaves a gap of at least SPACE_GAP x
+the text height, a space goes in. Inside a run of letters the recogniser's own spacing is kept:
+narrow letters (i, l) leave gaps that look like spaces.
 """
 from __future__ import annotations
 
