@@ -13,7 +13,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from .config import Settings, prepare_offline_environment, settings
@@ -156,13 +155,12 @@ class Engine:
             limit = self._second_limit(result["dt_polys"], long_side)
             if limit is not None:
                 (result,) = self._ocr.predict(bgr, text_det_limit_side_len=limit, return_word_box=True)
-        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         lines = zip(
             result["rec_texts"], result["rec_scores"], result["rec_polys"], result["text_word"], result["text_word_region"]
         )
         return [
             Fragment(
-                text=restore_spaces(gray, text, runs, run_boxes, poly),
+                text=restore_spaces(rgb, text, runs, run_boxes, poly),
                 score=float(score),
                 box=tuple((float(x), float(y)) for x, y in poly),
             )

@@ -24,10 +24,10 @@ NO_SPACE_AFTER = frozenset("([{")
 Box = Sequence[Sequence[float]]
 
 
-def restore_spaces(gray: np.ndarray, text: str, runs: Sequence[str], run_boxes: Sequence[Box], line_box: Box) -> str:
+def restore_spaces(page: np.ndarray, text: str, runs: Sequence[str], run_boxes: Sequence[Box], line_box: Box) -> str:
     """text with a space added between neighbouring runs that the page shows apart.
 
-    gray: the page (uint8); runs: the line's text split into runs (PaddleX `text_word`, joined they
+    page: the RGB uint8 image; runs: the line's text split into runs (PaddleX `text_word`, joined they
     give text); run_boxes: each run's box in page pixels (`text_word_region`); line_box: the
     detected line quadrilateral. Lines whose runs do not add up to text come back unchanged."""
     if len(runs) < 2 or "".join(runs) != text or len(runs) != len(run_boxes):
@@ -35,10 +35,10 @@ def restore_spaces(gray: np.ndarray, text: str, runs: Sequence[str], run_boxes: 
     line = np.asarray(line_box, dtype=np.float64)
     x0, y0 = np.floor(line.min(axis=0)).astype(int).clip(0)
     x1, y1 = np.ceil(line.max(axis=0)).astype(int)
-    band = gray[y0:y1, x0:x1]
+    band = page[y0:y1, x0:x1]
     if band.size == 0:
         return text
-    ink = _ink(band)
+    ink = _ink(cv2.cvtColor(band, cv2.COLOR_RGB2GRAY))
     rows = ink.sum(axis=1)
     text_height = int((rows >= 0.2 * rows.max()).sum()) if rows.max() else 0
     if text_height < 4:
@@ -46,7 +46,7 @@ def restore_spaces(gray: np.ndarray, text: str, runs: Sequence[str], run_boxes: 
     inked_columns = ink.any(axis=0)
     step = (y1 - y0) / 6  # one recogniser time step: 8 px of a 48 px-high line
     out = runs[0]
-    for left, right, left_box, right_box in zip(runs, runs[1:], run_boxes, run_boxes[1:]):
+    for right, left_box, right_box in zip(runs[1:], run_boxes, run_boxes[1:]):
         if _may_add_space(out, right):
             start = int(max(p[0] for p in left_box) - step) - x0
             stop = int(min(p[0] for p in right_box) + step) - x0

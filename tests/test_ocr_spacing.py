@@ -20,9 +20,9 @@ def mono() -> ImageFont.FreeTypeFont:
 def render(printed: str, runs: list[str], font: ImageFont.FreeTypeFont):
     """The page with `printed` on it, and the boxes of `runs` (printed without its spaces, in order)
     the way the recogniser reports them: from each run's first to its last glyph."""
-    page = Image.new("L", (40 + int(font.getlength(printed)), 3 * SIZE), 255)
+    page = Image.new("RGB", (40 + int(font.getlength(printed)), 3 * SIZE), 255)
     x, y = 20, SIZE
-    ImageDraw.Draw(page).text((x, y), printed, font=font, fill=0)
+    ImageDraw.Draw(page).text((x, y), printed, font=font, fill=(0, 0, 0))
     boxes, position = [], 0
     for run in runs:
         position = printed.index(run, position)
@@ -35,30 +35,30 @@ def render(printed: str, runs: list[str], font: ImageFont.FreeTypeFont):
 
 
 def test_a_space_goes_back_where_the_page_shows_one(mono):
-    gray, boxes, line = render("TOTAL : 5.00", ["TOTAL", ":", "5.00"], mono)
-    assert restore_spaces(gray, "TOTAL:5.00", ["TOTAL", ":", "5.00"], boxes, line) == "TOTAL : 5.00"
+    page, boxes, line = render("TOTAL : 5.00", ["TOTAL", ":", "5.00"], mono)
+    assert restore_spaces(page, "TOTAL:5.00", ["TOTAL", ":", "5.00"], boxes, line) == "TOTAL : 5.00"
 
 
 def test_no_space_where_the_glyphs_touch(mono):
-    gray, boxes, line = render("TOTAL:5.00", ["TOTAL", ":", "5.00"], mono)
-    assert restore_spaces(gray, "TOTAL:5.00", ["TOTAL", ":", "5.00"], boxes, line) == "TOTAL:5.00"
+    page, boxes, line = render("TOTAL:5.00", ["TOTAL", ":", "5.00"], mono)
+    assert restore_spaces(page, "TOTAL:5.00", ["TOTAL", ":", "5.00"], boxes, line) == "TOTAL:5.00"
 
 
 def test_only_the_missing_space_is_added(mono):
-    gray, boxes, line = render("TEL: 03-4021", ["TEL", ":", "03-4021"], mono)
-    assert restore_spaces(gray, "TEL:03-4021", ["TEL", ":", "03-4021"], boxes, line) == "TEL: 03-4021"
+    page, boxes, line = render("TEL: 03-4021", ["TEL", ":", "03-4021"], mono)
+    assert restore_spaces(page, "TEL:03-4021", ["TEL", ":", "03-4021"], boxes, line) == "TEL: 03-4021"
 
 
 def test_no_space_inside_a_web_address_or_before_a_comma(mono):
     runs = ["www", ".", "example", ".", "com", ","]
-    gray, boxes, line = render("www . example . com ,", runs, mono)
-    assert restore_spaces(gray, "www.example.com,", runs, boxes, line) == "www.example.com,"
+    page, boxes, line = render("www . example . com ,", runs, mono)
+    assert restore_spaces(page, "www.example.com,", runs, boxes, line) == "www.example.com,"
 
 
 def test_runs_that_do_not_make_up_the_text_leave_it_alone(mono):
-    gray, boxes, line = render("TOTAL : 5.00", ["TOTAL", ":", "5.00"], mono)
-    assert restore_spaces(gray, "TOTAL:5.0", ["TOTAL", ":", "5.00"], boxes, line) == "TOTAL:5.0"
-    assert restore_spaces(gray, "TOTAL", ["TOTAL"], boxes[:1], line) == "TOTAL"
+    page, boxes, line = render("TOTAL : 5.00", ["TOTAL", ":", "5.00"], mono)
+    assert restore_spaces(page, "TOTAL:5.0", ["TOTAL", ":", "5.00"], boxes, line) == "TOTAL:5.0"
+    assert restore_spaces(page, "TOTAL", ["TOTAL"], boxes[:1], line) == "TOTAL"
 
 
 def test_the_engine_puts_back_a_space_the_recogniser_dropped(samples_dir):
