@@ -7,7 +7,8 @@ from pathlib import Path
 OCR_MANIFEST = "ocr/models/manifest.json"
 DIGITS_MANIFEST = "digits/mnist_cnn.json"
 DIGITS_SOURCE = ("trained in this repository by `python -m digits.train` on the MNIST training set "
-                 "(LeCun, Cortes and Burges; CC BY-SA 3.0)")
+                 "(LeCun, Cortes and Burges; CC BY-SA 3.0), exported to ONNX by `python -m digits.export` "
+                 "from {source} (sha256:{source_sha256})")
 
 
 class ManifestError(Exception):
@@ -54,7 +55,7 @@ def ocr_models(root: Path) -> list[dict]:
 
 
 def digit_models(root: Path, licence: str) -> list[dict]:
-    """The digit CNN from digits/mnist_cnn.json; trained here, so it carries the project's licence."""
+    """The digit CNN's ONNX export from digits/mnist_cnn.json; trained here, so it carries the project's licence."""
     manifest = _read(root, DIGITS_MANIFEST)
     folder = Path(DIGITS_MANIFEST).parent.as_posix()
     try:
@@ -64,10 +65,11 @@ def digit_models(root: Path, licence: str) -> list[dict]:
         return [{
             "name": f"{manifest['architecture']}-mnist",
             "version": f"sha256:{manifest['sha256'][:12]}",
-            "framework": "pytorch",
+            "framework": manifest["framework"],
             "task": "handwritten digit classification",
             "files": [{"path": weights, "size": (root / weights).stat().st_size, "sha256": manifest["sha256"]}],
-            "source": DIGITS_SOURCE,
+            "source": DIGITS_SOURCE.format(source=manifest["exported_from"]["file"],
+                                           source_sha256=manifest["exported_from"]["sha256"][:12]),
             "licence": licence,
             "metrics": {"mnist_test_accuracy": manifest["mnist_test_accuracy"]},
         }]

@@ -1,10 +1,10 @@
-"""Settings of the digit reader, read once from the environment.
+"""Settings of the digit reader, read once from the environment (each checked, with its default).
 
-DIGITS_WEIGHTS  path of the DigitNet state_dict (its .json manifest must sit beside it);
-                default: digits/mnist_cnn.pth
-DIGITS_THREADS  CPU threads torch may use (process-wide, set when the model loads); default 1: the model is
-                small, and more threads only contend with other work on a small box
-DIGITS_MNIST    directory of the MNIST IDX files (evaluation, tests, benchmarks; never downloaded);
+DIGITS_MODEL    the ONNX model the app serves (its SHA-256 is recorded in digits/mnist_cnn.json);
+                default: digits/mnist_cnn.onnx
+DIGITS_THREADS  onnxruntime intra-op threads for the digit model; default 1: the model is small, and more
+                threads only contend with other work on a small box
+DIGITS_MNIST    directory of the MNIST IDX files (training, evaluation, tests, benchmarks; never downloaded);
                 default: ../shared/data/mnist beside the repository
 """
 from __future__ import annotations
@@ -12,8 +12,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from digits.weights import WEIGHTS_PATH
+from digits.errors import DigitsError
 
-WEIGHTS = Path(os.environ.get("DIGITS_WEIGHTS", str(WEIGHTS_PATH)))
-THREADS = int(os.environ.get("DIGITS_THREADS", "1"))
-MNIST_DIR = Path(os.environ.get("DIGITS_MNIST", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")))
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _threads() -> int:
+    raw = os.environ.get("DIGITS_THREADS", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise DigitsError(f"DIGITS_THREADS must be a whole number of at least 1, got {raw!r}.")
+    return int(raw)
+
+
+MODEL = Path(os.environ.get("DIGITS_MODEL", str(PACKAGE_DIR / "mnist_cnn.onnx")))
+THREADS = _threads()
+MNIST_DIR = Path(os.environ.get("DIGITS_MNIST", str(PACKAGE_DIR.parents[1] / "shared" / "data" / "mnist")))

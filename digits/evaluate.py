@@ -1,6 +1,6 @@
-"""Accuracy and confusion matrix of the digit model on the MNIST test set.
+"""Accuracy and confusion matrix of the served digit model (the ONNX file, on onnxruntime) on the MNIST test set.
 
-    python -m digits.evaluate [--data ../shared/data/mnist] [--weights PATH]
+    python -m digits.evaluate [--data ../shared/data/mnist] [--model PATH]
 
 Scores the test images as stored (as in training) and again after our preprocessing (each 28x28 image read
 like any user image), so a preprocessing regression shows up as a gap between the two.
@@ -35,11 +35,11 @@ def markdown(matrix: np.ndarray) -> str:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=config.MNIST_DIR, help="directory with the MNIST IDX files")
-    p.add_argument("--weights", type=Path, help=f"state_dict with its .json manifest (default {config.WEIGHTS})")
+    p.add_argument("--model", type=Path, help=f"ONNX model with its .json manifest (default {config.MODEL})")
     p.add_argument("--limit", type=int, default=0, help="score only the first N test images")
     args = p.parse_args(argv)
-    if args.weights:
-        config.WEIGHTS = args.weights
+    if args.model:
+        config.MODEL = args.model
 
     images, labels = load_mnist(args.data, "test")
     if args.limit:
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     preprocessed = np.concatenate([classify(np.stack([preprocess(im) for im in images[i:i + 1000]]))
                                    for i in range(0, len(images), 1000)]).argmax(axis=1)
 
-    print(f"weights: {config.WEIGHTS}  ({model_info()['sha256'][:12]}...)")
+    print(f"model: {config.MODEL}  ({model_info()['sha256'][:12]}..., onnxruntime)")
     print(f"MNIST test images: {len(labels)}")
     print(f"accuracy, images as stored:         {np.mean(as_stored == labels):.2%}")
     print(f"accuracy, through preprocess():     {np.mean(preprocessed == labels):.2%}\n")

@@ -1,10 +1,16 @@
-"""The digit classifier: a small VGG-style CNN with batch norm, for 28x28 MNIST-format input."""
+"""The digit classifier in PyTorch (training and export only; the app runs the ONNX export): a small VGG-style
+CNN with batch norm, for 28x28 MNIST-format input."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 from torch import nn
 
-# Pixel statistics of the MNIST training set (ink = 1.0 on a 0.0 background).
+from digits.weights import WEIGHTS_PATH, read_manifest, verified
+
+# Pixel statistics of the MNIST training set (ink = 1.0 on a 0.0 background). The network normalises its
+# input itself, so training, evaluation and the exported ONNX model all take plain [0, 1] images.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
@@ -14,7 +20,7 @@ def _conv(cin: int, cout: int, padding: int = 1) -> list[nn.Module]:
 
 
 class DigitNet(nn.Module):
-    """Input: (N, 1, 28, 28) normalised images. Output: (N, 10) logits."""
+    """Input: (N, 1, 28, 28) MNIST-format images in [0, 1]. Output: (N, 10) logits."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,4 +37,15 @@ class DigitNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
+        return self.classifier(self.features((x - MNIST_MEAN) / MNIST_STD))
+
+
+def load_model(weights: Path = WEIGHTS_PATH, expected_sha256: str | None = None) -> DigitNet:
+    """A DigitNet in eval mode from a state_dict whose SHA-256 matches the manifest's record of it (or
+    expected_sha256)."""
+    if expected_sha256 is None:
+        expected_sha256 = read_manifest(weights)["exported_from"]["sha256"]
+    verified(weights, expected_sha256, "Train it with `python -m digits.train`.")
+    model = DigitNet()
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return model.eval()

@@ -1,31 +1,46 @@
-"""Classify MNIST-format digits with DigitNet; the model is loaded once, lazily, thread-safe."""
+"""Classify MNIST-format digits with the exported DigitNet on onnxruntime; the session is created once,
+lazily, thread-safe (onnxruntime sessions may be run from many threads at once)."""
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from digits import config
-from digits.model import DigitNet
-from digits.preprocess import ImageSource, preprocess, to_tensor
-from digits.weights import load_model, read_manifest
+from digits.preprocess import ImageSource, preprocess
+from digits.weights import read_manifest, verified
 
-_model: DigitNet | None = None
+if TYPE_CHECKING:
+    import onnxruntime
+
+_session: onnxruntime.InferenceSession | None = None
 _lock = threading.Lock()
 
 
-def model() -> DigitNet:
-    """The DigitNet loaded from config.WEIGHTS (checksum-verified), shared by all callers; sets torch to
-    config.THREADS threads."""
-    global _model
-    if _model is None:
+def open_session(path: Path) -> onnxruntime.InferenceSession:
+    """An onnxruntime session of an ONNX model file whose SHA-256 matches its manifest; WeightsError otherwise."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before onnxruntime is first imported
+    import onnxruntime
+
+    verified(path, read_manifest(path)["sha256"], "Export it with `python -m digits.export`.")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = config.THREADS
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def session() -> onnxruntime.InferenceSession:
+    """The session of config.MODEL, opened once, shared by all callers."""
+    global _session
+    if _session is None:
         with _lock:
-            if _model is None:
-                torch.set_num_threads(config.THREADS)
-                _model = load_model(config.WEIGHTS)
-    return _model
+            if _session is None:
+                _session = open_session(config.MODEL)
+    return _session
 
 
 def warm_up() -> None:
@@ -34,15 +49,14 @@ def warm_up() -> None:
 
 
 def model_info() -> dict:
-    """The weights' manifest (file, sha256, architecture, MNIST test accuracy, training settings)."""
-    return read_manifest(config.WEIGHTS)
+    """The model's manifest (file, sha256, MNIST test accuracy, the state_dict it was exported from, training)."""
+    return read_manifest(config.MODEL)
 
 
 def classify(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) MNIST-format images in [0, 1] -> (N, 10) softmax probabilities."""
-    net = model()
-    with torch.inference_mode():
-        return torch.softmax(net(to_tensor(images)), dim=1).numpy()
+    x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
+    return session().run(None, {"image": x})[0]
 
 
 def predict(image: ImageSource) -> np.ndarray:
@@ -51,7 +65,7 @@ def predict(image: ImageSource) -> np.ndarray:
 
 
 def predict_batch(images: Sequence[ImageSource]) -> np.ndarray:
-    """(N, 10) probabilities, one row per image, in one forward pass."""
+    """(N, 10) probabilities, one row per image, in one model call."""
     if len(images) == 0:
         return np.zeros((0, 10), np.float32)
     return classify(np.stack([preprocess(image) for image in images]))

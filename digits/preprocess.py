@@ -13,11 +13,9 @@ from typing import Union
 
 import cv2
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digits.errors import EmptyCanvasError, InputError
-from digits.model import MNIST_MEAN, MNIST_STD
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray, None]
 
@@ -206,8 +204,3 @@ def preprocess(source: ImageSource) -> np.ndarray:
     strokes = find_strokes(source)
     return to_mnist(strokes.ink, strokes.labels > 0)
 
-
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, 28, 28) MNIST-format images in [0, 1] -> (N, 1, 28, 28) model input, normalised as in training."""
-    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
-    return (x - MNIST_MEAN) / MNIST_STD

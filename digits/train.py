@@ -1,6 +1,9 @@
 """Train DigitNet on the MNIST IDX files.
 
     python -m digits.train --data ../shared/data/mnist --out digits/mnist_cnn.pth
+
+Writes the state_dict, then exports it to ONNX beside it (digits/mnist_cnn.onnx, checked against the
+PyTorch model on the MNIST test set) and records both in digits/mnist_cnn.json (see digits.export).
 """
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from digits.data import load_mnist
-from digits.model import MNIST_MEAN, MNIST_STD, DigitNet
-from digits.weights import sha256_of, write_manifest
+from digits.export import export
+from digits.model import DigitNet
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -56,7 +59,7 @@ def accuracy(model: DigitNet, images: torch.Tensor, labels: torch.Tensor, batch:
     model.eval()
     correct = 0
     for i in range(0, len(images), batch):
-        logits = model((images[i:i + batch] - MNIST_MEAN) / MNIST_STD)
+        logits = model(images[i:i + batch])
         correct += int((logits.argmax(1) == labels[i:i + batch]).sum())
     return correct / len(images)
 
@@ -96,8 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{args.epochs}", unit="batch")
         for step in bar:
             idx = order[step * args.batch_size:(step + 1) * args.batch_size]
-            x = (augment(train_x[idx], gen) - MNIST_MEAN) / MNIST_STD
-            loss = F.cross_entropy(model(x), train_y[idx], label_smoothing=0.05)
+            loss = F.cross_entropy(model(augment(train_x[idx], gen)), train_y[idx], label_smoothing=0.05)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -111,16 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     tmp = out.with_suffix(".tmp")
     torch.save(model.state_dict(), tmp)
     tmp.replace(out)
-    test_acc = accuracy(model, test_x, test_y)
-    write_manifest(out, {
-        "file": out.name,
-        "sha256": sha256_of(out),
-        "architecture": "DigitNet",
-        "mnist_test_accuracy": round(test_acc, 4),
-        "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-                     "seconds": round(time.time() - started)},
-    })
-    print(json.dumps({"weights": str(out), "test_accuracy": test_acc}))
+    training = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+                "seconds": round(time.time() - started)}
+    manifest = export(out, out.with_suffix(".onnx"), Path(args.data), training)
+    print(json.dumps({"weights": str(out), "onnx": manifest["file"],
+                      "test_accuracy": manifest["exported_from"]["mnist_test_accuracy"]}))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def test_zip_holds_exactly_the_described_files(package: Path):
         assert archive.read("INSTALL.md") == (REPO / "deploy" / "INSTALL.md").read_bytes()
     assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
     assert all(stat.S_IMODE(i.external_attr >> 16) == 0o644 for i in infos)
-    for required in ("app.py", "requirements.txt", "README.md", "samples/expected.json", "digits/mnist_cnn.pth",
+    for required in ("app.py", "requirements.txt", "README.md", "samples/expected.json", "digits/mnist_cnn.onnx",
                      "ocr/models/manifest.json", "deploy/__main__.py"):
         assert required in names
 

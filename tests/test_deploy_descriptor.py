@@ -49,14 +49,18 @@ def test_descriptor_agrees_with_code_and_manifests():
     import ocr
 
     assert desc["version"] == app.__version__
-    digit = next(m for m in desc["models"] if m["framework"] == "pytorch")
+    digit = next(m for m in desc["models"] if m["name"] == "DigitNet-mnist")
+    assert digit["framework"] == "onnxruntime"
     assert digit["metrics"]["mnist_test_accuracy"] == read_manifest()["mnist_test_accuracy"]
     assert digit["files"][0]["sha256"] == read_manifest()["sha256"]
-    onnx = {m["name"]: m for m in desc["models"] if m["framework"] == "onnxruntime"}
+    assert {m["framework"] for m in desc["models"]} == {"onnxruntime"}
+    onnx = {m["name"]: m for m in desc["models"]}
     for info in ocr.model_info()["models"]:
         listed = {f["path"].rsplit("/", 1)[1]: f["sha256"] for f in onnx[info["name"]]["files"]}
         assert listed["inference.onnx"] == info["sha256"]
-    assert {f["path"] for f in desc["files"]} >= {"app.py", "requirements.txt", "README.md", "digits/mnist_cnn.pth"}
+    listed = {f["path"] for f in desc["files"]}
+    assert listed >= {"app.py", "requirements.txt", "README.md", "digits/mnist_cnn.onnx", "digits/mnist_cnn.json"}
+    assert not [path for path in listed if path.endswith(".pth")]  # PyTorch weights are not shipped
 
 
 def test_schema_rejects_unknown_key_and_names_its_path():
@@ -89,14 +93,14 @@ def test_check_accepts_an_intact_copy(project: Path):
 
 
 def test_check_names_a_tampered_weight_file(project: Path):
-    weights = project / "digits" / "mnist_cnn.pth"
+    weights = project / "digits" / "mnist_cnn.onnx"
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
     weights.write_bytes(bytes(data))
     result = deploy_check(project)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [line for line in result.stdout.splitlines() if line.startswith("digits/")]
-    assert "digits/mnist_cnn.pth: SHA-256" in result.stdout
+    assert "digits/mnist_cnn.onnx: SHA-256" in result.stdout
 
 
 def test_check_names_a_deleted_file_and_an_unlisted_one(project: Path):
@@ -124,7 +128,7 @@ def test_check_reports_version_and_manifest_drift(project: Path):
     manifest.write_text(json.dumps(info))
     problems = {p.where: p.message for p in offline_problems(project)}
     assert "but app.py has __version__" in problems["descriptor.json:version"]
-    digit_index = next(i for i, m in enumerate(load(project)["models"]) if m["framework"] == "pytorch")
+    digit_index = next(i for i, m in enumerate(load(project)["models"]) if m["name"] == "DigitNet-mnist")
     assert "0.5" in problems[f"descriptor.json:models[{digit_index}].metrics"]
     assert "digits/mnist_cnn.json" in problems
 

@@ -1,8 +1,12 @@
-"""The committed digit weights: checksum, accuracy floor, probabilities and label shape, thread safety."""
+"""The committed digit model: checksums, the ONNX export agrees with its PyTorch source, accuracy floor,
+probabilities and label shape, thread safety, and no PyTorch at run time."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,10 +14,12 @@ import pytest
 import digits
 from digits.config import MNIST_DIR
 from digits.data import load_mnist
-from digits.predict import classify, model
+from digits.predict import classify, open_session, session
 from digits.preprocess import preprocess
 from digits.synth import draw_digit
-from digits.weights import WEIGHTS_PATH, WeightsError, load_model, read_manifest, sha256_of
+from digits.weights import ONNX_PATH, WEIGHTS_PATH, WeightsError, read_manifest, sha256_of
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +27,30 @@ def mnist() -> tuple[np.ndarray, np.ndarray]:
     return load_mnist(MNIST_DIR, "test")
 
 
-def test_committed_weights_match_their_manifest():
-    assert WEIGHTS_PATH.exists(), "digits/mnist_cnn.pth must be committed (train it with python -m digits.train)"
+def test_committed_model_matches_its_manifest():
+    assert ONNX_PATH.exists(), "digits/mnist_cnn.onnx must be committed (python -m digits.export)"
     manifest = read_manifest()
-    assert manifest["sha256"] == sha256_of(WEIGHTS_PATH)
-    assert manifest["architecture"] == "DigitNet"
+    assert manifest["file"] == ONNX_PATH.name and manifest["sha256"] == sha256_of(ONNX_PATH)
+    assert manifest["framework"] == "onnxruntime" and manifest["architecture"] == "DigitNet"
     assert manifest["mnist_test_accuracy"] >= 0.99
+    source = manifest["exported_from"]
+    assert source["file"] == WEIGHTS_PATH.name
+    assert source["sha256"] == sha256_of(WEIGHTS_PATH), "mnist_cnn.pth changed: run python -m digits.export"
+    assert source["agreement_on_mnist_test"]["same_argmax"] == source["agreement_on_mnist_test"]["images"] == 10000
     assert digits.model_info() == manifest
+
+
+def test_onnx_export_agrees_with_the_pytorch_weights(mnist):
+    """The shipped ONNX file reproduces the .pth it was exported from (first 1000 MNIST test images)."""
+    pytest.importorskip("torch")
+    from digits.export import TOLERANCE, compare, torch_probabilities
+    from digits.model import load_model
+
+    images = (mnist[0][:1000] / 255.0).astype(np.float32)
+    reference = torch_probabilities(load_model(), images)
+    agreement = compare(reference, classify(images), mnist[1][:1000])
+    assert agreement["same_argmax"] == 1000
+    assert agreement["max_abs_diff"] <= TOLERANCE
 
 
 def test_accuracy_floor_on_first_2000_mnist_test_digits(mnist):
@@ -60,19 +83,33 @@ def test_model_loads_once_and_serves_threads(mnist):
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(digits.predict, canvases))
     np.testing.assert_allclose(np.stack(results), expected, atol=1e-5)
-    assert model() is model()
+    assert session() is session()
 
 
-def test_tampered_weights_raise_weights_error(tmp_path):
-    weights = tmp_path / WEIGHTS_PATH.name
-    shutil.copy(WEIGHTS_PATH, weights)
-    shutil.copy(WEIGHTS_PATH.with_suffix(".json"), weights.with_suffix(".json"))
-    assert load_model(weights).training is False
-    data = bytearray(weights.read_bytes())
+def test_tampered_model_raises_weights_error(tmp_path):
+    model = tmp_path / ONNX_PATH.name
+    shutil.copy(ONNX_PATH, model)
+    shutil.copy(ONNX_PATH.with_suffix(".json"), model.with_suffix(".json"))
+    assert open_session(model).get_inputs()[0].name == "image"
+    data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    weights.write_bytes(bytes(data))
+    model.write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="SHA-256"):
-        load_model(weights)
-    weights.with_suffix(".json").unlink()
+        open_session(model)
+    model.with_suffix(".json").unlink()
     with pytest.raises(WeightsError, match="missing"):
-        load_model(weights)
+        open_session(model)
+
+
+def test_app_and_packages_run_without_pytorch(samples_dir):
+    """As on a deployer's machine: with torch unimportable, the app imports and both models answer."""
+    script = f"""
+import sys
+sys.modules["torch"] = None  # `import torch` now raises ImportError, as in a venv without it
+import app, digits, ocr
+assert digits.top_k(digits.predict({str(samples_dir / "digits" / "digit_7_mnist_test_0000_white.png")!r}))
+assert "TOTAL" in ocr.recognize({str(samples_dir / "documents" / "receipt_043.jpg")!r}).text.upper()
+assert not [name for name in sys.modules if name.split(".")[0] == "torch" and sys.modules[name] is not None]
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
