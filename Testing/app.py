@@ -21,7 +21,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import argparse
 import hashlib
 import io
+import struct
 import threading
+import zlib
 from pathlib import Path
 
 import cv2
@@ -74,13 +76,59 @@ MIN_EXTENT = 0.015       # the largest stroke must span this fraction of the ima
 MIN_EXTENT_PX = 3        # ...and at least this many pixels, or the canvas counts as empty
 THIN = 0.06              # strokes thinner than this fraction of the digit's size are thickened...
 THICK_TARGET = 0.10      # ...to this fraction
+MAX_RADIUS = 24          # growing strokes by more px is done on a copy shrunk by a whole factor (bounds the cost)
 BOX, SIZE, CENTRE = 20, 28, 14.0  # MNIST: digit's longer side, image side, centre of mass
 _3x3 = np.ones((3, 3), np.uint8)
+
+RASTER_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM")  # the only formats Image.open may try
+_OPENED_FORMATS = frozenset(RASTER_FORMATS) | {"MPO"}  # Image.format of those (a phone's multi-picture JPEG: MPO)
+MAX_PIXELS = 4096 * 4096  # larger images (width x height) are refused before their pixels are decoded
+MAX_SIDE = 2000           # images with a longer side are shrunk (whole factor, box filter) before the ink is found
+_POSTSCRIPT = (b"%!", b"\xc5\xd0\xd3\xc6")  # a PostScript program (after blanks), a DOS EPS binary header
+_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8")  # how RASTER_FORMATS start
+_DAMAGED = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error, zlib.error)
+_ACCEPTED = f"{', '.join(RASTER_FORMATS[:-1])} or {RASTER_FORMATS[-1]}"
 
 
 class EmptyCanvasError(ValueError):
     def __init__(self, message: str = "Draw a digit first: the canvas is empty.") -> None:
         super().__init__(message)
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuse an image with no pixels or more than MAX_PIXELS (checked before decoding)."""
+    if width * height > MAX_PIXELS:
+        raise ValueError(f"The image is too large: {width} x {height} pixels ({width * height / 1e6:.1f} "
+                         f"megapixels); the limit is {MAX_PIXELS / 1e6:.1f} megapixels.")
+    if width < 1 or height < 1:
+        raise ValueError("The image has no pixels.")
+
+
+def open_image(data: bytes, name: str) -> Image.Image:
+    """Decode image bytes of one of RASTER_FORMATS (PostScript refused, size checked from the header first)."""
+    if not data:
+        raise ValueError(f"Cannot read {name}: it is empty (0 bytes).")
+    if data[:1024].lstrip(b" \t\r\n\f\x00").removeprefix(b"\xef\xbb\xbf").startswith(_POSTSCRIPT):
+        raise ValueError(f"PostScript/EPS files are not accepted: {name} is one (a program, not a picture). "
+                         f"Send a {_ACCEPTED} image.")
+    damaged = f"Cannot read {name}: the image data is damaged or cut short"
+    try:
+        image = Image.open(io.BytesIO(data), formats=RASTER_FORMATS)  # reads the header only
+    except UnidentifiedImageError:
+        if data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+            raise ValueError(f"{damaged}.") from None
+        raise ValueError(f"Cannot read {name}: it is not a {_ACCEPTED} image.") from None
+    except Image.DecompressionBombError:
+        raise ValueError(f"The image is too large: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
+                         f"the limit is {MAX_PIXELS / 1e6:.1f} megapixels.") from None
+    except _DAMAGED as exc:
+        raise ValueError(f"{damaged} ({exc}).") from exc
+    check_size(image.width, image.height)
+    try:
+        image.load()
+        return ImageOps.exif_transpose(image)
+    except _DAMAGED as exc:
+        raise ValueError(f"{damaged} ({exc}).") from exc
 
 
 def load_image(source) -> Image.Image:
@@ -89,19 +137,28 @@ def load_image(source) -> Image.Image:
         raise EmptyCanvasError()
     if isinstance(source, np.ndarray):
         array = source[..., 0] if source.ndim == 3 and source.shape[2] == 1 else source
+        check_size(array.shape[1] if array.ndim > 1 else 0, array.shape[0])
         if array.dtype != np.uint8:
             array = np.asarray(array, dtype=np.float64)
             array = np.clip(array * 255 if array.max() <= 1.0 else array, 0, 255).round().astype(np.uint8)
         image = Image.fromarray(np.ascontiguousarray(array))
     elif isinstance(source, Image.Image):
+        if source.format == "EPS":
+            raise ValueError("PostScript/EPS files are not accepted: the image is one (a program, not a picture). "
+                             f"Send a {_ACCEPTED} image.")
+        if source.format is not None and source.format not in _OPENED_FORMATS:
+            raise ValueError(f"Cannot read the image: {source.format} images are not accepted; "
+                             f"send a {_ACCEPTED} image.")
+        check_size(source.width, source.height)
         image = source
+    elif isinstance(source, (bytes, bytearray)):
+        image = open_image(bytes(source), "the uploaded data")
     else:
         try:
-            image = Image.open(io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else source)
-            image.load()
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ValueError(f"Cannot read the input as an image ({exc}).") from exc
-        image = ImageOps.exif_transpose(image)
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"Cannot read {source}: {exc.strerror or exc}.") from exc
+        image = open_image(data, str(source))
     if image.mode in ("L", "LA", "RGB", "RGBA"):
         return image
     if image.mode.startswith("I;16"):
@@ -148,9 +205,21 @@ def _relative(ink: np.ndarray) -> np.ndarray:
     return ink
 
 
+def shrunk(image: Image.Image) -> Image.Image:
+    """The image reduced by the smallest whole factor that brings its longer side to MAX_SIDE or less (box
+    filter, colour weighted by alpha)."""
+    factor = -(-max(image.size) // MAX_SIDE)
+    if factor == 1:
+        return image
+    premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(image.mode)
+    if premultiplied is None:
+        return image.reduce(factor)
+    return image.convert(premultiplied).reduce(factor).convert(image.mode)
+
+
 def preprocess(source) -> np.ndarray:
     """(28, 28) float32 MNIST-format image (ink 1.0 on 0.0) of the digit drawn in `source`."""
-    ink = ink_map(load_image(source))
+    ink = ink_map(shrunk(load_image(source)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= STROKE).astype(np.uint8), connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     if len(areas) == 0:
@@ -189,6 +258,11 @@ def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
     radius = round((THICK_TARGET - width) * longer / 2)
     if width >= THIN or radius < 1:
         return digit
+    factor = -(-radius // MAX_RADIUS)  # large digit: shrink first, dilation costs grow with the radius squared
+    if factor > 1:
+        h, w = digit.shape
+        digit = cv2.resize(digit, (max(1, round(w / factor)), max(1, round(h / factor))), interpolation=cv2.INTER_AREA)
+        radius = round(radius / factor)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate(np.pad(digit, radius), disk)
 

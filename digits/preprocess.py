@@ -1,6 +1,7 @@
 """Any image of handwriting -> MNIST-format 28x28 digits.
 
-Steps, as MNIST itself was made: find the ink (polarity or alpha decided from the image), drop faint
+Steps, as MNIST itself was made: open the image (raster formats only, size checked before decoding; large
+images are shrunk first), find the ink (polarity or alpha decided from the image), drop faint
 background and specks, crop to the ink, scale the longer side to 20 px (anti-aliased), paste into 28x28
 with the centre of mass at (14, 14). Output images hold ink 1.0 on a 0.0 background.
 """
@@ -8,8 +9,12 @@ from __future__ import annotations
 
 import io
 import os
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Union
+from typing import BinaryIO, Union
 
 import cv2
 import numpy as np
@@ -19,6 +24,15 @@ from digits.errors import EmptyCanvasError, InputError
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray, None]
 
+RASTER_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM")  # the only formats Image.open may try
+_OPENED_FORMATS = frozenset(RASTER_FORMATS) | {"MPO"}  # Image.format of those (a phone's multi-picture JPEG: MPO)
+MAX_PIXELS = 4096 * 4096  # larger images (width x height) are refused before their pixels are decoded
+MAX_SIDE = 2000           # images with a longer side are shrunk (whole factor, box filter) before the ink is found
+_POSTSCRIPT = (b"%!", b"\xc5\xd0\xd3\xc6")  # a PostScript program (after blanks), a DOS EPS binary header
+_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8")  # how RASTER_FORMATS start
+# What Pillow raises for damaged image data (found by fuzzing truncated and corrupted files of each format).
+_DAMAGED = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error, zlib.error)
+
 MIN_CONTRAST = 24 / 255  # strongest ink weaker than this (fraction of full scale): the canvas is empty
 FAINT = 0.08             # ink below this fraction of the strongest ink is background
 STROKE = 0.15            # ink at or above this fraction of the strongest ink forms strokes
@@ -27,6 +41,7 @@ MIN_EXTENT = 0.015       # the largest stroke must span this fraction of the ima
 MIN_EXTENT_PX = 3        # ...and at least this many pixels, or the canvas counts as empty
 THIN = 0.06              # strokes thinner than this fraction of the digit's size are thickened...
 THICK_TARGET = 0.10      # ...to this fraction (MNIST's median is 0.12)
+MAX_RADIUS = 24          # growing strokes by more px is done on a copy shrunk by a whole factor (bounds the cost)
 BOX = 20                 # MNIST: longer side of the digit
 SIZE = 28                # MNIST: image side
 CENTRE = 14.0            # MNIST: centre of mass (row, column)
@@ -42,15 +57,16 @@ class Strokes:
     labels: np.ndarray  # (H, W) int32: stroke id 1..K per pixel, 0 for background
     boxes: np.ndarray   # (K, 4) int: x0, y0, x1, y1 (end exclusive) of stroke id k at row k - 1
     areas: np.ndarray   # (K,) int: pixels of stroke id k at k - 1
+    scale: int = 1      # input pixels per pixel of these arrays (large images are shrunk first)
 
 
 def load_image(source: ImageSource) -> Image.Image:
     """Open a path, encoded bytes, PIL image or numpy array as a PIL image in mode L, LA, RGB or RGBA.
-    None (nothing drawn or sent) raises EmptyCanvasError."""
+    None (nothing drawn or sent) raises EmptyCanvasError; anything else unusable raises InputError."""
     if source is None:
         raise EmptyCanvasError()
     if isinstance(source, Image.Image):
-        image = source
+        image = _checked(source, "the image")
     elif isinstance(source, np.ndarray):
         image = _from_array(source)
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -58,12 +74,11 @@ def load_image(source: ImageSource) -> Image.Image:
     elif isinstance(source, (str, os.PathLike)):
         if not os.path.isfile(source):
             raise InputError(f"Image file not found: {source}")
-        image = _open(source, os.fspath(source))
+        with open(source, "rb") as file:
+            image = _open(file, os.fspath(source))
     else:
         raise InputError(f"Cannot read an image from a {type(source).__name__}; pass a path, bytes, "
                          "a PIL image or a numpy array.")
-    if image.width == 0 or image.height == 0:
-        raise InputError("The image has no pixels.")
     if image.mode in ("L", "LA", "RGB", "RGBA"):
         return image
     if image.mode.startswith("I;16"):
@@ -72,21 +87,86 @@ def load_image(source: ImageSource) -> Image.Image:
     return image.convert("RGBA" if has_alpha else "RGB" if len(image.getbands()) > 1 else "L")
 
 
-def _open(fp, name: str) -> Image.Image:
-    try:
-        image = Image.open(fp)
+def _check_size(width: int, height: int) -> None:
+    """Raise InputError for an image with no pixels or more than MAX_PIXELS (checked before decoding)."""
+    if width * height > MAX_PIXELS:
+        raise _too_large(f"{width} x {height} pixels ({width * height / 1e6:.1f} megapixels)")
+    if width < 1 or height < 1:
+        raise InputError("The image has no pixels.")
+
+
+def _too_large(size: str) -> InputError:
+    return InputError(f"The image is too large: {size}; the limit is {MAX_PIXELS / 1e6:.1f} megapixels.")
+
+
+def _postscript(name: str) -> InputError:
+    return InputError(f"PostScript/EPS files are not accepted: {name} is one (a program, not a picture). "
+                      f"Send a {_accepted()} image.")
+
+
+def _open(file: BinaryIO, name: str) -> Image.Image:
+    """Decode an image file of one of RASTER_FORMATS, upright (EXIF rotation applied); its size is checked
+    from the header before any pixel data is decoded."""
+    head = file.read(1024)
+    file.seek(0)
+    if not head:
+        raise InputError(f"Cannot read {name}: it is empty (0 bytes).")
+    if head.lstrip(b" \t\r\n\f\x00").removeprefix(b"\xef\xbb\xbf").startswith(_POSTSCRIPT):
+        raise _postscript(name)
+    with _reading(name, looks_like_image=_looks_raster(head)):
+        image = Image.open(file, formats=RASTER_FORMATS)  # reads the header only
+    image = _checked(image, name)
+    with _reading(name):
+        return ImageOps.exif_transpose(image)
+
+
+def _checked(image: Image.Image, name: str) -> Image.Image:
+    """The image, size-checked and then decoded (PIL images may still be lazy: one read from a file of another
+    format than RASTER_FORMATS is refused before that, as loading an EPS image runs Ghostscript)."""
+    if image.format == "EPS":
+        raise _postscript(name)
+    if image.format is not None and image.format not in _OPENED_FORMATS:
+        raise InputError(f"Cannot read {name}: {image.format} images are not accepted; send a {_accepted()} image.")
+    _check_size(image.width, image.height)
+    with _reading(name):
         image.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"Cannot read {name} as an image ({exc}).") from exc
-    return ImageOps.exif_transpose(image)
+    return image
+
+
+@contextmanager
+def _reading(name: str, looks_like_image: bool = True) -> Iterator[None]:
+    """Pillow's errors while opening or decoding `name`, as InputErrors that say what is wrong (an unidentified
+    file that starts like one of RASTER_FORMATS is a damaged image, not a file of another kind)."""
+    damaged = f"Cannot read {name}: the image data is damaged or cut short"
+    try:
+        yield
+    except UnidentifiedImageError:
+        if looks_like_image:
+            raise InputError(f"{damaged}.") from None
+        raise InputError(f"Cannot read {name}: it is not a {_accepted()} image.") from None
+    except Image.DecompressionBombError:  # Pillow's own limit (2 x Image.MAX_IMAGE_PIXELS), hit while opening
+        raise _too_large(f"more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels") from None
+    except _DAMAGED as exc:
+        raise InputError(f"{damaged} ({exc}).") from exc
+
+
+def _looks_raster(head: bytes) -> bool:
+    """Whether a file's first 12 bytes are the signature of one of RASTER_FORMATS."""
+    return head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
+def _accepted() -> str:
+    """'PNG, JPEG, ... or PPM': the accepted formats, for messages."""
+    return f"{', '.join(RASTER_FORMATS[:-1])} or {RASTER_FORMATS[-1]}"
 
 
 def _from_array(array: np.ndarray) -> Image.Image:
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
-    if array.size == 0 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (2, 3, 4))):
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (2, 3, 4))):
         raise InputError(f"Cannot read an image from an array of shape {array.shape}; expected (H, W), "
                          "(H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4).")
+    _check_size(array.shape[1], array.shape[0])
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     elif array.dtype != np.uint8:
@@ -140,9 +220,23 @@ def _relative(ink: np.ndarray) -> np.ndarray:
     return ink
 
 
+def _shrunk(image: Image.Image) -> tuple[Image.Image, int]:
+    """The image reduced by the smallest whole factor that brings its longer side to MAX_SIDE or less (each
+    pixel the mean of factor x factor input pixels, colour weighted by alpha), and the factor."""
+    factor = -(-max(image.size) // MAX_SIDE)
+    if factor == 1:
+        return image, 1
+    premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(image.mode)
+    if premultiplied is None:
+        return image.reduce(factor), factor
+    return image.convert(premultiplied).reduce(factor).convert(image.mode), factor
+
+
 def find_strokes(source: ImageSource) -> Strokes:
-    """Clean ink of an image split into connected strokes; raises EmptyCanvasError if there is none."""
-    ink = ink_map(load_image(source))
+    """Clean ink of an image (shrunk first if large) split into connected strokes; raises EmptyCanvasError if
+    there is none."""
+    image, scale = _shrunk(load_image(source))
+    ink = ink_map(image)
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= STROKE).astype(np.uint8), connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     if len(areas) == 0:
@@ -157,7 +251,8 @@ def find_strokes(source: ImageSource) -> Strokes:
     labels = relabel[labels]
     ink[cv2.dilate((labels > 0).astype(np.uint8), _3x3) == 0] = 0
     x, y, w, h = (stats[keep, i] for i in range(4))
-    return Strokes(ink=ink, labels=labels, boxes=np.stack([x, y, x + w, y + h], axis=1), areas=areas[keep - 1])
+    return Strokes(ink=ink, labels=labels, boxes=np.stack([x, y, x + w, y + h], axis=1), areas=areas[keep - 1],
+                   scale=scale)
 
 
 def to_mnist(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -186,7 +281,8 @@ def to_mnist(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
-    """Grow pen strokes much thinner than MNIST's (relative to the digit's size) to an MNIST-like width."""
+    """Grow pen strokes much thinner than MNIST's (relative to the digit's size) to an MNIST-like width. A large
+    digit (growth over MAX_RADIUS px) is shrunk first: dilation costs grow with the radius squared."""
     strokes = (digit >= STROKE).astype(np.uint8)
     contours, _ = cv2.findContours(strokes, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     perimeter = sum(cv2.arcLength(c, closed=True) for c in contours)
@@ -195,6 +291,11 @@ def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
     radius = round((THICK_TARGET - width) * longer / 2)
     if width >= THIN or radius < 1:
         return digit
+    factor = -(-radius // MAX_RADIUS)
+    if factor > 1:
+        h, w = digit.shape
+        digit = cv2.resize(digit, (max(1, round(w / factor)), max(1, round(h / factor))), interpolation=cv2.INTER_AREA)
+        radius = round(radius / factor)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate(np.pad(digit, radius), disk)
 

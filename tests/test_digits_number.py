@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from PIL import Image
 import digits
 from digits.config import MNIST_DIR
 from digits.data import load_mnist
+from digits.number import MAX_DIGITS, MAX_STROKES, _group_strokes
 from digits.preprocess import find_strokes
 from digits.synth import draw_number, ink_crop, place, render, scaled
 
@@ -113,3 +115,70 @@ def test_result_json_and_overlay(by_label):
 def test_empty_canvas_raises_a_clear_error():
     with pytest.raises(digits.EmptyCanvasError, match="Draw a digit first"):
         digits.read_number(Image.new("RGBA", (800, 800), (0, 0, 0, 0)))
+
+
+# --- Hostile input: many strokes, too many digits, huge drawings ------------------------------------------------
+
+def dot_grid(size: int, dot: int, step: int, hairline: bool = False) -> Image.Image:
+    """Black dots `dot` px square every `step` px on a white canvas (a hairline keeps tiny dots from being specks)."""
+    page = np.full((size, size), 255, np.uint8)
+    for y in range(5, size - dot, step):
+        for x in range(5, size - dot, step):
+            page[y:y + dot, x:x + dot] = 0
+    if hairline:
+        page[size - 3, 5:20] = 0
+    return Image.fromarray(page)
+
+
+@pytest.mark.parametrize("image, strokes", [
+    (dot_grid(800, 12, 20), 1600),                 # a 1.9 KB PNG; took 39 s before the limit
+    (dot_grid(800, 3, 10, hairline=True), 6399),   # more than 2 minutes before
+])
+def test_too_many_strokes_are_refused_quickly(image, strokes):
+    started = time.perf_counter()
+    with pytest.raises(digits.InputError, match=rf"^Too many separate strokes \({strokes}\) to read as a number; "
+                                                rf"the limit is {MAX_STROKES}\.$"):
+        digits.read_number(image)
+    assert time.perf_counter() - started < 5
+
+
+def test_stroke_grouping_is_near_linear():
+    """4,800 strokes stacked in 12 columns group into 12 digits at once (the old pairwise loop restarted after
+    every merge: minutes)."""
+    boxes = np.array([(100 * column + (row % 3), 10 * row, 100 * column + 60, 10 * row + 8)
+                      for column in range(12) for row in range(400)])
+    started = time.perf_counter()
+    groups = _group_strokes(boxes, np.full(len(boxes), 100))
+    assert time.perf_counter() - started < 1
+    assert sorted(len(ids) for ids, _ in groups) == [400] * 12
+    assert sorted(box[0] for _, box in groups) == [100 * column for column in range(12)]
+
+
+def test_more_than_twelve_digits_are_refused(by_label):
+    image = written(by_label, "1234567890123", factor=3)
+    with pytest.raises(digits.InputError, match=rf"found 13 digit-sized parts; at most {MAX_DIGITS} digits are read"):
+        digits.read_number(image)
+    assert digits.read_number(written(by_label, "123456789012", factor=3)).number == "123456789012"
+
+
+def test_a_long_thin_line_answers_quickly():
+    """A 2 px line 4,000 px long: it used to be cut again and again (6 minutes, "2129 digits")."""
+    page = np.full((300, 4100), 255, np.uint8)
+    page[149:151, 50:4050] = 0
+    started = time.perf_counter()
+    with pytest.raises(digits.InputError, match=rf"found more than {MAX_DIGITS} digit-sized parts"):
+        digits.read_number(Image.fromarray(page))
+    assert time.perf_counter() - started < 5
+
+
+def test_large_drawing_reads_the_same_with_boxes_in_input_pixels(by_label):
+    image = written(by_label, "2024", factor=30, gaps=[40, 60, 30], transparent=True)  # 2,600 px wide: shrunk
+    assert image.width > 2000
+    result = digits.read_number(image)
+    assert result.number == "2024"
+    stroke = np.asarray(image)[..., 3] >= 0.15 * 255  # boxes hold the strokes, not their faint rim
+    cols, rows = np.flatnonzero(stroke.any(axis=0)), np.flatnonzero(stroke.any(axis=1))
+    boxes = np.array([d.box for d in result.digits])
+    assert abs(boxes[:, 0].min() - cols[0]) <= 3 and abs(boxes[:, 2].max() - (cols[-1] + 1)) <= 3
+    assert abs(boxes[:, 1].min() - rows[0]) <= 3 and abs(boxes[:, 3].max() - (rows[-1] + 1)) <= 3
+    assert result.overlay().size == image.size
