@@ -1,4 +1,4 @@
-"""python -m deploy {update,check,build,verify,start,status,stop,logs} (see docs/deploy.md)."""
+"""python -m deploy {update,check,build,verify,platforms,start,status,stop,logs} (see docs/deploy.md)."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from deploy import deploylog, instances
+from deploy import deploylog, instances, platforms
 from deploy.build import BuildError, build
 from deploy.check import run_check
 from deploy.config import DEPLOY_LOG, PROJECT_ROOT
@@ -57,6 +57,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     ok = verify(args.zip.resolve(), project=args.root, log_path=log, workdir=args.workdir, keep=args.keep,
                 tag=not args.no_tag)
     return 0 if ok else 1
+
+
+def cmd_platforms(args: argparse.Namespace) -> int:
+    requirements = (args.requirements or args.root / load(args.root)["runtime"]["requirements"]).resolve()
+    if not requirements.is_file():
+        print(f"deploy platforms: {requirements} is not a file", file=sys.stderr)
+        return 2
+    start = time.monotonic()
+    pip, results = platforms.check_platforms(requirements)
+    duration = time.monotonic() - start
+    if args.json:
+        print(json.dumps(platforms.report(results, requirements, pip, duration), indent=2))
+    else:
+        for result in results:
+            print(result.line())
+        failed = sum(not r.ok for r in results)
+        print(f"deploy platforms: {len(results) - failed}/{len(results)} platform x Python pairs install "
+              f"{requirements.name} from wheels of the public registry ({pip}, {duration:.0f} s)",
+              file=sys.stderr if failed else sys.stdout)
+    return 0 if all(r.ok for r in results) else 1
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -133,6 +153,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-tag", action="store_true", help="do not create the git tag v<version>")
     s.add_argument("--log", type=Path, default=DEPLOY_LOG, help="deployment log (default: ROOT/%(default)s)")
     s.set_defaults(func=cmd_verify)
+    s = sub.add_parser("platforms", parents=[root],
+                       help="requirements resolve to public wheels on Linux, Windows, macOS (needs the network)")
+    s.add_argument("--requirements", type=Path,
+                   help="requirements file (default: the descriptor's runtime.requirements under ROOT)")
+    s.add_argument("--json", action="store_true", help="one JSON report instead of lines")
+    s.set_defaults(func=cmd_platforms)
     s = sub.add_parser("start", parents=[run_dir], help="start the app in the background")
     s.add_argument("--port", type=int, help="default: a free port")
     s.add_argument("--host", default="127.0.0.1")
@@ -161,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             setattr(args, name, getattr(args, name).resolve())
     try:
         return args.func(args)
-    except (DescriptorError, ManifestError, UnsafeArchive, ServerError, instances.InstanceError, SyntaxError) as exc:
+    except (DescriptorError, ManifestError, UnsafeArchive, ServerError, instances.InstanceError,
+            platforms.PlatformsError, SyntaxError) as exc:
         print(f"deploy {args.command}: {exc}", file=sys.stderr)
         return 1
 

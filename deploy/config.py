@@ -17,6 +17,8 @@ HEALTH_TIMEOUT_S = float(os.environ.get("DEPLOY_HEALTH_TIMEOUT", "240"))
 STOP_TIMEOUT_S = float(os.environ.get("DEPLOY_STOP_TIMEOUT", "15"))
 #: Seconds allowed for `pip install -r requirements.txt` during verify.
 PIP_TIMEOUT_S = float(os.environ.get("DEPLOY_PIP_TIMEOUT", "3600"))
+#: Seconds allowed for one resolver run (one platform, one Python version) of `deploy platforms`.
+PLATFORM_TIMEOUT_S = float(os.environ.get("DEPLOY_PLATFORM_TIMEOUT", "600"))
 #: Largest total uncompressed size a package may declare before extraction is refused (zip bombs).
 MAX_UNPACKED_BYTES = int(os.environ.get("DEPLOY_MAX_UNPACKED_BYTES", str(2 * 1024**3)))
 #: Most entries a package may hold.
@@ -34,7 +36,7 @@ EXCLUDED_NAMES = frozenset({
     "__pycache__", ".pytest_cache", ".gradio", ".cache", ".git", ".venv", "venv", "logs", "dist", "run",
     ".DS_Store", ".ipynb_checkpoints",
 })
-#: File suffixes never shipped.
-EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".tmp", ".swp", ".log")
+#: File suffixes never shipped (.pth: PyTorch weights, the training output; the app serves their ONNX export).
+EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".tmp", ".swp", ".log", ".partial", ".pth")
 #: Top-level folders that must never appear in a package, whatever the descriptor says.
 NEVER_SHIPPED_TOP = frozenset({"tests", "bench", "Testing", ".ci", *EXCLUDED_NAMES})

@@ -47,10 +47,11 @@ def base_url(host: str, port: int) -> str:
 
 
 def launch(app_dir: Path, port: int, log_path: Path, *, host: str = "127.0.0.1", python: str | None = None,
-           entry_point: str = "app.py") -> subprocess.Popen:
-    """Start `python app.py --host H --port P` in app_dir, detached in its own session, output to log_path."""
+           entry_point: str = "app.py", env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `python app.py --host H --port P` in app_dir, detached in its own session, output to log_path;
+    env: variables to set on top of this process's environment."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             [python or app_python(app_dir), entry_point, "--host", host, "--port", str(port)],

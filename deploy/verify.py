@@ -1,6 +1,7 @@
 """`deploy verify`: do what a deployer does with the zip, automatically, and log every step.
 
-extract safely -> check files against the descriptor -> fresh venv -> pip install -r requirements.txt ->
+extract safely -> check files against the descriptor -> fresh venv -> pip install --upgrade pip ->
+pip install -r requirements.txt (with this machine's pip configuration switched off, as on a deployer's machine) ->
 python app.py on a free port -> health check -> endpoints as described -> bundled samples as expected ->
 stop -> record the deployment (and tag v<version> in the git checkout).
 """
@@ -11,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from deploy import instances, server
@@ -20,6 +21,7 @@ from deploy.deploylog import DeployLog
 from deploy.descriptor import endpoint_problems, load, offline_problems
 from deploy.files import sha256_of
 from deploy.gittag import tag_release
+from deploy.platforms import public_pip_env, unavailable
 from deploy.safezip import extract
 
 
@@ -27,17 +29,35 @@ class VerifyError(Exception):
     """A verify step failed; the message says what was found."""
 
 
-def _run(command: list[str], cwd: Path, log: Path, timeout: float) -> None:
-    """Run a command with its output appended to log; raise VerifyError with the log's tail when it fails."""
+def _run(command: list[str], cwd: Path, log: Path, timeout: float, env: Mapping[str, str] | None = None) -> None:
+    """Run a command (in env, default this one) with its output appended to log; raise VerifyError with the
+    log's tail when it fails."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         try:
-            result = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+            result = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             raise VerifyError(f"{' '.join(command)} did not finish within {timeout:.0f} s (log: {log})") from None
     if result.returncode != 0:
         raise VerifyError(f"{' '.join(command)} exited with {result.returncode}; last lines of {log}:\n"
                           f"{server.tail(log)}")
+
+
+def _pip_install(python: Path, requirements: str, package: Path, log: Path) -> None:
+    """The deployer's pip steps in the fresh venv: `pip install --upgrade pip`, then `pip install -r requirements`,
+    both seeing only the public registry (public_pip_env). A requirement pip finds nowhere is named in the error."""
+    env = public_pip_env()
+    _run([str(python), "-m", "pip", "install", "--upgrade", "pip"], package, log, PIP_TIMEOUT_S, env)
+    try:
+        _run([str(python), "-m", "pip", "install", "-r", requirements], package, log, PIP_TIMEOUT_S, env)
+    except VerifyError:
+        missing = unavailable(log.read_text(encoding="utf-8", errors="replace"))
+        if not missing:
+            raise
+        raise VerifyError("; ".join(f"{req} is not on the public package registry (pip: {why})"
+                                    for req, why in missing.items())
+                          + f" (pip ran without this machine's pip configuration, as on a deployer's machine; "
+                            f"log: {log})") from None
 
 
 def verify(zip_path: Path, *, project: Path, log_path: Path, workdir: Path | None = None, keep: bool = False,
@@ -73,12 +93,12 @@ def verify(zip_path: Path, *, project: Path, log_path: Path, workdir: Path | Non
         say(f"[ok] {zip_path.name}: version {version}, files match descriptor.json; extracted to {package}")
         python = server.venv_python(package / "venv")
         with step("venv"):
-            _run([sys.executable, "-m", "venv", str(package / "venv")], package, tool_logs / "venv.log", 600)
-        say("[ok] venv created; pip install -r requirements.txt (minutes) ...")
+            _run([sys.executable, "-m", "venv", str(package / "venv")], package, tool_logs / "venv.log", 600,
+                 public_pip_env())
+        say("[ok] venv created; pip install --upgrade pip, pip install -r requirements.txt (minutes) ...")
         with step("pip_install") as detail:
-            _run([str(python), "-m", "pip", "install", "-r", desc["runtime"]["requirements"]], package,
-                 tool_logs / "pip.log", PIP_TIMEOUT_S)
-            detail["log"] = str(tool_logs / "pip.log")
+            _pip_install(python, desc["runtime"]["requirements"], package, tool_logs / "pip.log")
+            detail.update(log=str(tool_logs / "pip.log"), pip_config="none (PIP_CONFIG_FILE=os.devnull, no PIP_*)")
         say("[ok] requirements installed; starting the app ...")
         with step("start") as detail:
             instance = instances.start(package, wait=False)

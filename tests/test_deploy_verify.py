@@ -3,6 +3,7 @@ tagged without ever moving a tag; the full deployment (fresh venv + pip) is the 
 from __future__ import annotations
 
 import io
+import os
 import stat
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from deploy.deploylog import read
 from deploy.descriptor import load
 from deploy.gittag import tag_release
 from deploy.safezip import UnsafeArchive, extract
-from deploy.verify import verify
+from deploy import verify as verify_module
+from deploy.verify import VerifyError, verify
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,6 +127,34 @@ def test_tag_marks_head_once_and_never_moves(tmp_path: Path):
 
 def test_tag_outside_a_checkout(tmp_path: Path):
     assert tag_release(tmp_path, "1.0.0", b"{}") == (False, f"{tmp_path} is not a git checkout: no tag created")
+
+
+def test_pip_step_is_the_deployers_with_no_pip_configuration_and_names_a_missing_requirement(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """pip install --upgrade pip, then pip install -r, both without PIP_* and config files; pip's real answer to
+    torch==2.13.0+cpu (see test_deploy_platforms) becomes an error naming it."""
+    from tests.test_deploy_platforms import TORCH_CPU
+    calls = []
+
+    def fake_run(command: list[str], cwd: Path, log: Path, timeout: float, env=None) -> None:
+        calls.append((command[1:], env))
+        if "-r" in command:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(TORCH_CPU)
+            raise VerifyError(f"{' '.join(command)} exited with 1")
+
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    monkeypatch.setattr(verify_module, "_run", fake_run)
+    log = tmp_path / "logs" / "pip.log"
+    with pytest.raises(VerifyError) as failed:
+        verify_module._pip_install(Path("venv/bin/python"), "requirements.txt", tmp_path, log)
+    assert [command for command, _ in calls] == [["-m", "pip", "install", "--upgrade", "pip"],
+                                                 ["-m", "pip", "install", "-r", "requirements.txt"]]
+    for _, env in calls:
+        assert env["PIP_CONFIG_FILE"] == os.devnull and "PIP_FIND_LINKS" not in env
+    assert str(failed.value).startswith("torch==2.13.0+cpu is not on the public package registry (pip: No matching "
+                                        "distribution found for torch==2.13.0+cpu) (pip ran without this machine's")
+    assert str(log) in str(failed.value)
 
 
 @pytest.mark.slow
