@@ -12,127 +12,72 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 
 import argparse
 import contextlib
-import functools
 import io
-import json
-import logging
-import logging.handlers
-import sys
-import time
+import shutil
+import signal
+import tempfile
 from pathlib import Path
-from typing import Any, Callable
 
 import gradio as gr
 from PIL import Image
+from starlette.middleware import Middleware
 
 import digits
 import ocr
+from serving.gate import ApiGate
+from serving.logs import logged, setup_logs
 
 __version__ = "1.2.0"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"
+
+
+def _env_int(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not raw.isdigit() or int(raw) < minimum:
+        raise SystemExit(f"{name} must be a whole number of at least {minimum}, got {raw!r}.")
+    return int(raw)
+
+
+# The app's own settings (OCR_* and DIGITS_* live in ocr/config.py and digits/config.py).
 LOG_DIR = Path(os.environ.get("OCR_STUDIO_LOG_DIR", ROOT / "logs"))
 MAX_FILE_SIZE = os.environ.get("OCR_STUDIO_MAX_FILE_SIZE", "50mb")
+UPLOAD_TTL_S = _env_int("OCR_STUDIO_UPLOAD_TTL", 3600, 1)    # uploads and outputs are deleted after this
+OCR_QUEUE = _env_int("OCR_STUDIO_OCR_QUEUE", 16, 1)          # OCR calls waiting at most, all clients together
+DIGITS_QUEUE = _env_int("OCR_STUDIO_DIGITS_QUEUE", 64, 1)    # the same for each digit endpoint
+QUEUE_LIMITS = {"ocr": OCR_QUEUE, "digit": DIGITS_QUEUE, "number": DIGITS_QUEUE}  # by concurrency_id
 
-request_log = logging.getLogger("ocr_studio.requests")
-
-
-def setup_request_log(log_dir: Path = LOG_DIR) -> None:
-    """One JSON line per request, to stderr and to a rotating file under `log_dir`."""
-    if request_log.handlers:
-        return
-    log_dir.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(
-        log_dir / "requests.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
-    )
-    for handler in (logging.StreamHandler(sys.stderr), file_handler):
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        request_log.addHandler(handler)
-    request_log.setLevel(logging.INFO)
-    request_log.propagate = False
+INPUT_ERRORS = (ocr.InputError, digits.InputError)  # their messages are meant for the person: shown as they are
 
 
-def _input_size(value: Any) -> int | None:
-    """Bytes of an uploaded file, or pixels of an in-memory image (for the log)."""
-    if isinstance(value, (str, Path)) and os.path.isfile(value):
-        return os.path.getsize(value)
-    if isinstance(value, Image.Image):
-        return value.width * value.height
-    if isinstance(value, dict):
-        return _input_size(value.get("composite") or value.get("background"))
-    return None
+def _file_path(part: dict | None) -> str | None:
+    """The server-side path of one file in a raw (not preprocessed) Gradio payload."""
+    return part.get("path") if isinstance(part, dict) else None
 
 
-def logged(endpoint: str) -> Callable:
-    """Log endpoint, input size, latency and outcome of every call; turn domain errors into gr.Error."""
-
-    def decorate(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapper(value: Any, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            outcome = "ok"
-            try:
-                return fn(value, *args, **kwargs)
-            except gr.Error:
-                outcome = "rejected"
-                raise
-            except (ocr.InputError, digits.InputError) as exc:
-                outcome = "rejected"
-                raise gr.Error(str(exc)) from exc
-            except Exception as exc:
-                outcome = f"error: {type(exc).__name__}"
-                request_log.exception("unexpected error in %s", endpoint)
-                raise gr.Error("Something went wrong on the server while processing this input. "
-                               "The error was logged; please try another file.") from exc
-            finally:
-                request_log.info(json.dumps({
-                    "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "endpoint": endpoint,
-                    "input_bytes_or_pixels": _input_size(value),
-                    "latency_s": round(time.perf_counter() - started, 3), "outcome": outcome,
-                }))
-
-        return wrapper
-
-    return decorate
-
-
-@logged("/ocr")
-def read_document(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, Image.Image, dict]:
+@logged("/ocr", INPUT_ERRORS)
+def read_document(upload: str | dict | None, progress: gr.Progress = gr.Progress()) -> tuple[str, Image.Image, dict]:
     """Text, overlay of page 1 and the full JSON result for an uploaded image or PDF."""
+    path = _file_path(upload) if isinstance(upload, dict) else upload
     if not path:
         raise gr.Error("Upload an image or a PDF first.")
     result = ocr.recognize(path, progress=lambda done, total: progress((done, total), desc="Reading pages", unit="pages"))
     return result.text, result.overlay(0), result.to_json()
 
 
-def sketch_image(value: dict | None) -> Image.Image | None:
-    """The drawing in a sketchpad value: its composite, else its layers over its background
-    (clients may send only one of them)."""
-    if value is None:
+def sketch_drawing(payload: dict | None, pad: gr.Sketchpad) -> Image.Image | None:
+    """The drawing in a raw sketch-pad payload, decoded by digits (never by Gradio): the browser's parts
+    come from the component's blob storage, an API client's as uploaded files."""
+    if not payload:
         return None
-    if value.get("composite") is not None:
-        return value["composite"]
-    parts = [p for p in [value.get("background"), *value.get("layers", [])] if p is not None]
-    if not parts:
-        return None
-    canvas = Image.new("RGBA", parts[0].size, (0, 0, 0, 0))
-    for part in parts:
-        canvas.alpha_composite(part.convert("RGBA").resize(canvas.size))
-    return canvas
-
-
-@logged("/digit")
-def recognise_digit(sketch: dict | None) -> dict:
-    """gr.Label value with the top 3 classes for one drawn digit."""
-    return digits.top_k(digits.predict(sketch_image(sketch)), k=3)
-
-
-@logged("/number")
-def read_number(sketch: dict | None) -> tuple[dict, Image.Image]:
-    """The whole number in a drawing, per-digit probabilities and boxes, and an overlay."""
-    result = digits.read_number(sketch_image(sketch))
-    return result.to_json(), result.overlay()
+    blobs = pad.blob_storage.pop(payload["id"], None) if payload.get("id") else None
+    if blobs is not None:
+        return digits.flatten(blobs.background, [layer for layer in blobs.layers if layer is not None],
+                              blobs.composite)
+    layers = payload.get("layers") or []
+    return digits.flatten(_file_path(payload.get("background")), [_file_path(layer) for layer in layers],
+                          _file_path(payload.get("composite")))
 
 
 def _samples(pattern: str) -> list[str]:
@@ -140,8 +85,8 @@ def _samples(pattern: str) -> list[str]:
 
 
 def build_app() -> gr.Blocks:
-    """The Blocks app with the Document OCR and Digits tabs."""
-    with gr.Blocks(title="OCR Studio") as demo:
+    """The Blocks app with the Document OCR and Digits tabs, its queues and its upload retention."""
+    with gr.Blocks(title="OCR Studio", delete_cache=(min(UPLOAD_TTL_S, 600), UPLOAD_TTL_S)) as demo:
         gr.Markdown(f"# OCR Studio <small>v{__version__}</small>\nRuns entirely on this machine: "
                     "nothing you upload leaves it.")
         with gr.Tab("Document OCR"):
@@ -160,8 +105,11 @@ def build_app() -> gr.Blocks:
                     overlay = gr.Image(label="Detected lines (numbered in reading order, page 1)", type="pil")
                     result_json = gr.JSON(label="Lines, boxes, confidences", open=False)
             ocr_outputs = [text, overlay, result_json]
-            ocr_button.click(read_document, document, ocr_outputs, api_name="ocr", concurrency_limit=1)
-            snapshot.input(read_document, snapshot, ocr_outputs, api_visibility="private", concurrency_limit=1)
+            ocr_button.click(read_document, document, ocr_outputs, api_name="ocr", concurrency_limit=1,
+                             concurrency_id="ocr")
+            # preprocess=False: the photo reaches ocr/ undecoded, so only ocr's allowed formats are opened
+            snapshot.input(read_document, snapshot, ocr_outputs, api_visibility="private", concurrency_limit=1,
+                           concurrency_id="ocr", preprocess=False)
 
         with gr.Tab("Digits"):
             gr.Markdown("Draw one digit (or a whole number) with the mouse or a finger, or upload a picture of one.")
@@ -180,9 +128,43 @@ def build_app() -> gr.Blocks:
                     number_overlay = gr.Image(label="Number: digits found, left to right", type="pil")
                     number_json = gr.JSON(label="Number, per-digit probabilities and boxes", open=False)
             clear.add([label, number_overlay, number_json])
-            digit_button.click(recognise_digit, pad, label, api_name="digit")
-            number_button.click(read_number, pad, [number_json, number_overlay], api_name="number")
-    return demo
+
+            @logged("/digit", INPUT_ERRORS)
+            def recognise_digit(sketch: dict | None) -> dict:
+                """gr.Label value with the top 3 classes for one drawn digit."""
+                return digits.top_k(digits.predict(sketch_drawing(sketch, pad)), k=3)
+
+            @logged("/number", INPUT_ERRORS)
+            def read_number(sketch: dict | None) -> tuple[dict, Image.Image]:
+                """The whole number in a drawing, per-digit probabilities and boxes, and an overlay."""
+                result = digits.read_number(sketch_drawing(sketch, pad))
+                return result.to_json(), result.overlay()
+
+            # preprocess=False: the sketch reaches digits/ undecoded (allowed formats, pixel and layer limits)
+            digit_button.click(recognise_digit, pad, label, api_name="digit", preprocess=False,
+                               concurrency_id="digit")
+            number_button.click(read_number, pad, [number_json, number_overlay], api_name="number",
+                                preprocess=False, concurrency_id="number")
+    return demo.queue(max_size=None)  # bounded per endpoint by QUEUE_LIMITS, in launch()
+
+
+def upload_dir(port: int) -> Path:
+    """Where Gradio keeps this instance's uploads and outputs: GRADIO_TEMP_DIR, else a folder per port that
+    is emptied at start (files a killed earlier instance left behind)."""
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        return Path(os.environ["GRADIO_TEMP_DIR"])
+    folder = Path(tempfile.gettempdir()) / "ocr-studio" / str(port)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
+def launch(demo: gr.Blocks, host: str, port: int, share: bool = False) -> None:
+    """Serve the app in a background thread, with the upload limit, the per-endpoint queue limits and the theme."""
+    gate = Middleware(ApiGate, demo=demo, limits=QUEUE_LIMITS)
+    with contextlib.redirect_stdout(io.StringIO()):  # Gradio's own offline share notice runs to 7 lines
+        demo.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, theme=gr.themes.Soft(),
+                    share=share, quiet=True, prevent_thread_lock=True, app_kwargs={"middleware": [gate]})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -194,17 +176,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", action="store_true", help="also ask Gradio for a public share link")
     args = parser.parse_args(argv)
 
-    setup_request_log()
+    setup_logs(LOG_DIR)
+    upload_dir(args.port)
     ocr.warm_up()
     digits.warm_up()
-    demo = build_app().queue(max_size=64)
-    with contextlib.redirect_stdout(io.StringIO()):  # Gradio's own offline share notice runs to 7 lines
-        demo.launch(server_name=args.host, server_port=args.port, max_file_size=MAX_FILE_SIZE,
-                    theme=gr.themes.Soft(), share=args.share, quiet=True, prevent_thread_lock=True)
+    demo = build_app()
+    launch(demo, args.host, args.port, args.share)
     print(f"* OCR Studio {__version__} running on {demo.local_url}", flush=True)
     if args.share:
         print(f"* Public share link: {demo.share_url}" if demo.share_url else
               "* No share link could be created (no internet connection?): serving locally only.", flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl+C: uploads are deleted
     demo.block_thread()
 
 

@@ -16,6 +16,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
+from serving import logs
 from ocr.metrics import cer, normalize
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,11 +26,10 @@ REPO = Path(__file__).resolve().parents[1]
 def server(tmp_path_factory):
     """The Blocks app served on a free local port, with its request log in a temp dir."""
     log_dir = tmp_path_factory.mktemp("logs")
-    app.request_log.handlers.clear()
-    app.setup_request_log(log_dir)
-    demo = app.build_app().queue(max_size=64)
-    demo.launch(prevent_thread_lock=True, server_port=_free_port(), quiet=True,
-                max_file_size=app.MAX_FILE_SIZE)
+    logs.close_logs()
+    logs.setup_logs(log_dir)
+    demo = app.build_app()
+    app.launch(demo, "127.0.0.1", _free_port())
     yield demo, log_dir
     demo.close()
 
