@@ -19,8 +19,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "OCR_DET_MAX_SIDE": ("2048", "largest detection size used when text on a big image is small"),
     "OCR_REC_BATCH": ("4", "text lines recognised per onnxruntime call"),
     "OCR_MAX_PIXELS": ("60000000", "largest image (width x height) accepted, checked before decoding"),
-    "OCR_MAX_PDF_PAGES": ("20", "most PDF pages accepted"),
+    "OCR_MAX_PDF_PAGES": ("20", "most pages accepted per file (PDF pages, or the pages of a multi-page TIFF)"),
     "OCR_PDF_DPI": ("200", "resolution PDF pages are rendered at"),
+    "OCR_PDF_MAX_PIXELS": ("25000000", "largest rendering of one PDF page (width x height); bigger pages are rendered at a lower resolution"),
+    "OCR_TIME_BUDGET": ("120", "seconds one recognize() call may take; checked between pages and between tiles"),
 }
 
 
@@ -52,6 +54,8 @@ class Settings:
     max_pixels: int
     max_pdf_pages: int
     pdf_dpi: int
+    pdf_max_pixels: int
+    time_budget: int
 
 
 def settings() -> Settings:
@@ -66,6 +70,8 @@ def settings() -> Settings:
         max_pixels=_env_int("OCR_MAX_PIXELS"),
         max_pdf_pages=_env_int("OCR_MAX_PDF_PAGES"),
         pdf_dpi=_env_int("OCR_PDF_DPI", 36),
+        pdf_max_pixels=_env_int("OCR_PDF_MAX_PIXELS"),
+        time_budget=_env_int("OCR_TIME_BUDGET"),
     )
 
 

@@ -8,6 +8,7 @@ import math
 import statistics
 import sys
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -19,6 +20,7 @@ from .config import Settings, prepare_offline_environment, settings
 from .errors import ModelError
 from .layout import Fragment
 from .spacing import restore_spaces
+from .tiles import RawLine, Tile, merge_tiles, plan_tiles
 
 DETECTION_MODEL = "PP-OCRv6_small_det"
 RECOGNITION_MODEL = "PP-OCRv6_small_rec"
@@ -146,8 +148,28 @@ class Engine:
         self._max_limit = config.det_max_side
         self._predict_lock = threading.Lock()
 
-    def predict(self, rgb: np.ndarray) -> list[Fragment]:
-        """Detect and recognise the text in one RGB uint8 image; fragments with empty text are dropped."""
+    def predict(self, rgb: np.ndarray, before_tile: Callable[[], None] | None = None) -> list[Fragment]:
+        """Detect and recognise the text in one RGB uint8 image; fragments with empty text are dropped.
+
+        A very tall or wide image is read in overlapping tiles (ocr/tiles.py); before_tile() is
+        called before each tile (the time budget check) and may raise to stop."""
+        height, width = rgb.shape[:2]
+        tiles = plan_tiles(width, height, self._limit)
+        found: list[list[RawLine]] = []
+        for tile in tiles:
+            if before_tile is not None:
+                before_tile()
+            found.append(self._read_tile(rgb, tile))
+        return [_fragment(rgb, line, cut=len(tiles) > 1) for line in merge_tiles(found, tiles)]
+
+    def _read_tile(self, rgb: np.ndarray, tile: Tile) -> list[RawLine]:
+        """The lines (or parts of lines) a tile is responsible for, in page pixels."""
+        view = rgb[tile.y0:tile.y1, tile.x0:tile.x1]  # no copy
+        kept = (tile.keep(line) for line in self._read(view))
+        return [tile.to_page(line) for line in kept if line is not None]
+
+    def _read(self, rgb: np.ndarray) -> list[RawLine]:
+        """PaddleOCR on one image (again at a larger detection size if its text came out too small)."""
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         long_side = max(bgr.shape[:2])
         with self._predict_lock:
@@ -155,14 +177,17 @@ class Engine:
             limit = self._second_limit(result["dt_polys"], long_side)
             if limit is not None:
                 (result,) = self._ocr.predict(bgr, text_det_limit_side_len=limit, return_word_box=True)
+        del bgr
         lines = zip(
             result["rec_texts"], result["rec_scores"], result["rec_polys"], result["text_word"], result["text_word_region"]
         )
         return [
-            Fragment(
-                text=restore_spaces(rgb, text, runs, run_boxes, poly),
+            RawLine(
+                text=text,
                 score=float(score),
-                box=tuple((float(x), float(y)) for x, y in poly),
+                box=np.asarray(poly, dtype=np.float64),
+                runs=tuple(runs),
+                run_boxes=tuple(np.asarray(box, dtype=np.float64) for box in run_boxes),
             )
             for text, score, poly, runs, run_boxes in lines
             if text.strip()
@@ -180,6 +205,14 @@ class Engine:
         wanted = long_side * TARGET_BOX_PX / statistics.median(heights) if heights else long_side
         limit = min(self._max_limit, long_side, math.ceil(wanted))
         return limit if limit > self._limit * 1.2 else None
+
+
+def _fragment(rgb: np.ndarray, line: RawLine, cut: bool) -> Fragment:
+    """A recognised line with the spaces the page shows put back; lines of a tiled image may have
+    been cut at a tile edge and end in a space run, which is stripped."""
+    text = restore_spaces(rgb, line.text, line.runs, line.run_boxes, line.box)
+    box = tuple((float(x), float(y)) for x, y in line.box)
+    return Fragment(text=text.strip() if cut else text, score=line.score, box=box)
 
 
 def _pipeline_config() -> dict[str, Any]:

@@ -1,4 +1,11 @@
-"""Turn what the caller gives recognize() into RGB pages: paths, bytes, PIL images, numpy arrays, PDFs."""
+"""Turn what the caller gives recognize() into RGB pages: paths, bytes, PIL images, numpy arrays, PDFs,
+multi-page TIFFs.
+
+Only the raster formats in RASTER_FORMATS are ever decoded (every Image.open in ocr/ passes
+formats=RASTER_FORMATS): Pillow also recognises PostScript/EPS by content, whatever the file name,
+and renders it by running Ghostscript with no time limit, so a 74-byte "{ } loop" file would hang
+the call forever. PostScript is recognised by its header and refused with its own message.
+"""
 from __future__ import annotations
 
 import os
@@ -9,7 +16,7 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .config import Settings
 from .errors import InputError
@@ -17,14 +24,34 @@ from .pdf import open_pdf
 
 Source = Union[str, os.PathLike, bytes, bytearray, Image.Image, np.ndarray]
 
+# Pillow formats (Image.open(fp, formats=RASTER_FORMATS)) that scans and photos of documents come
+# in; all are decoded inside the process by Pillow's own C code, none runs another program.
+RASTER_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM")
+# Image.format values those openers produce: a phone's multi-picture JPEG opens as "MPO".
+ACCEPTED_IMAGE_FORMATS = frozenset(RASTER_FORMATS) | {"MPO"}
+FORMAT_NAMES = "PNG, JPEG, WebP, TIFF, BMP, GIF, PPM"
+
 PDF_MAGIC = b"%PDF-"
+POSTSCRIPT_MAGIC = b"%!"  # "%!PS-Adobe-3.0", "%!PS", "%!" all start a PostScript program
+EPS_BINARY_MAGIC = b"\xc5\xd0\xd3\xc6"  # DOS EPS binary header
+_LEADING_BLANKS = b" \t\r\n\f\x00"
+_UTF8_BOM = b"\xef\xbb\xbf"
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _WIDE_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+
+POSTSCRIPT_REFUSED = (
+    "PostScript/EPS files are not accepted: reading them means running a PostScript program. "
+    "Convert the file to PDF or PNG and upload it again."
+)
+NOT_AN_IMAGE = (
+    f"The file is neither a PDF nor an image format that can be read ({FORMAT_NAMES}). "
+    "Check that it really is a scan or photo."
+)
 
 
 @dataclass
 class Document:
-    """The pages of one input, produced lazily (PDF pages are rendered one at a time)."""
+    """The pages of one input, produced lazily (PDF and TIFF pages are decoded one at a time)."""
 
     page_count: int
     pages: Iterator[np.ndarray]  # RGB uint8, H x W x 3
@@ -47,9 +74,27 @@ def open_document(source: Source, config: Settings) -> Document:
         )
     if not data:
         raise InputError("The file is empty (0 bytes).")
-    if PDF_MAGIC in data[:1024]:
+    kind = sniff(data)
+    if kind == "postscript":
+        raise InputError(POSTSCRIPT_REFUSED)
+    if kind == "pdf":
         return Document(*open_pdf(data, config))
-    return _single(decode_image(data, config.max_pixels))
+    return decode_document(data, config)
+
+
+def sniff(data: bytes) -> str:
+    """"pdf" or "postscript" when the file starts with that header (after blanks or a UTF-8
+    byte-order mark), else "image". A "%PDF-" further in (a PNG text chunk, say) does not count."""
+    head = data[:1024]
+    if head.startswith(EPS_BINARY_MAGIC):
+        return "postscript"
+    head = head.lstrip(_LEADING_BLANKS)
+    head = head[len(_UTF8_BOM):].lstrip(_LEADING_BLANKS) if head.startswith(_UTF8_BOM) else head
+    if head.startswith(PDF_MAGIC):
+        return "pdf"
+    if head.startswith(POSTSCRIPT_MAGIC):
+        return "postscript"
+    return "image"
 
 
 def _single(page: np.ndarray) -> Document:
@@ -78,24 +123,74 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
         raise InputError("The image has no pixels.")
 
 
-def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
-    """Decode image bytes (any format Pillow reads) into an upright RGB array."""
+def open_image(data: bytes) -> Image.Image:
+    """Read the header of an image in one of RASTER_FORMATS (no pixels decoded yet)."""
     try:
-        image = Image.open(BytesIO(data))  # reads the header only
+        return Image.open(BytesIO(data), formats=RASTER_FORMATS)
     except Image.DecompressionBombError:  # Pillow's own limit, in case OCR_MAX_PIXELS is higher
         raise InputError(
             f"The image is too large: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels."
         ) from None
     except UnidentifiedImageError:
+        raise InputError(NOT_AN_IMAGE) from None
+    except (OSError, SyntaxError, ValueError, EOFError):  # a header Pillow recognised but cannot parse
+        raise InputError("The image file is damaged or incomplete and cannot be decoded.") from None
+
+
+def decode_document(data: bytes, config: Settings) -> Document:
+    """An image file as a document: every page of a multi-page TIFF, the first frame of anything
+    else (animated GIF/WebP frames and the second picture of an MPO are not pages)."""
+    image = open_image(data)
+    if image.format != "TIFF":
+        return _single(image_to_rgb(image, config.max_pixels))
+    count = _frame_count(image, config.max_pdf_pages + 1)
+    if count > config.max_pdf_pages:
         raise InputError(
-            "The file is neither a PDF nor an image format that can be read (PNG, JPEG, TIFF, BMP, "
-            "GIF, WebP...). Check that it really is a scan or photo."
-        ) from None
-    return image_to_rgb(image, max_pixels)
+            f"The TIFF file has more than {config.max_pdf_pages} pages; at most {config.max_pdf_pages} pages "
+            "are read per file (OCR_MAX_PDF_PAGES). Split it into smaller files."
+        )
+    return Document(count, _tiff_pages(image, count, config.max_pixels))
+
+
+def _frame_count(image: Image.Image, most: int) -> int:
+    """Number of frames, counting no further than most (each seek reads one more directory)."""
+    count = 1
+    while count < most:
+        try:
+            image.seek(count)
+        except EOFError:
+            break
+        except (OSError, SyntaxError, ValueError):
+            raise InputError(f"Page {count + 1} of the TIFF file is damaged and cannot be read.") from None
+        count += 1
+    image.seek(0)
+    return count
+
+
+def _tiff_pages(image: Image.Image, count: int, max_pixels: int) -> Iterator[np.ndarray]:
+    """The TIFF's pages one at a time, each checked against the pixel limit before decoding."""
+    for index in range(count):
+        try:
+            image.seek(index)
+        except (EOFError, OSError, SyntaxError, ValueError):
+            raise InputError(f"Page {index + 1} of the TIFF file is damaged and cannot be read.") from None
+        yield image_to_rgb(image, max_pixels)
+
+
+def check_format(image: Image.Image) -> None:
+    """Refuse a PIL image read from a file in a format outside RASTER_FORMATS before its pixels are
+    loaded: loading an EPS image runs Ghostscript. Images made in memory have no format."""
+    if not isinstance(image, ImageFile.ImageFile) or image.format is None:
+        return
+    if image.format == "EPS":
+        raise InputError(POSTSCRIPT_REFUSED)
+    if image.format not in ACCEPTED_IMAGE_FORMATS:
+        raise InputError(f"{image.format} images are not accepted ({FORMAT_NAMES} are); convert it to PNG or JPEG.")
 
 
 def image_to_rgb(image: Image.Image, max_pixels: int) -> np.ndarray:
     """Apply EXIF orientation and convert any mode to RGB uint8, flattening transparency on white."""
+    check_format(image)
     check_pixels(image.width, image.height, max_pixels)
     try:
         image.load()

@@ -3,46 +3,73 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from .config import settings
-from .engine import get_engine, model_info
+from .engine import Engine, get_engine, model_info
+from .errors import InputError, TimeBudgetError
 from .inputs import Source, open_document
 from .layout import analyze
-from .result import PAGE_SEPARATOR, OcrPage, OcrResult
+from .result import PAGE_SEPARATOR, OcrPage, OcrResult, overlay_picture
 
 Progress = Callable[[int, int], None]
 
 
-def recognize(source: Source, *, progress: Progress | None = None) -> OcrResult:
-    """OCR an image or every page of a PDF. progress(done_pages, total_pages) is called per page.
+@dataclass
+class Deadline:
+    """OCR_TIME_BUDGET for one recognize() call (decoding and reading; not loading the models),
+    checked between pages and between tiles."""
 
-    source: a path, bytes, a PIL image or a numpy array (RGB). Raises InputError for unusable input
-    and ModelError when the shipped models are damaged."""
+    budget: int
+    started: float
+    page_count: int
+    pages_done: int = 0
+
+    def check(self) -> None:
+        """Raise TimeBudgetError once the budget is spent and pages are left, saying how far the
+        call got."""
+        if self.pages_done >= self.page_count or time.perf_counter() - self.started <= self.budget:
+            return
+        limit = f"took longer than the {self.budget} s limit per request (OCR_TIME_BUDGET)"
+        if self.page_count > 1:
+            raise TimeBudgetError(
+                f"Reading this file {limit} after {self.pages_done} of {self.page_count} pages; "
+                "split it into smaller files."
+            )
+        raise TimeBudgetError(f"Reading this image {limit}; split it into smaller images.")
+
+
+def recognize(source: Source, *, progress: Progress | None = None) -> OcrResult:
+    """OCR an image or every page of a PDF or TIFF. progress(done_pages, total_pages) is called per page.
+
+    source: a path, bytes, a PIL image or a numpy array (RGB). Pages are decoded, read and released
+    one at a time. Raises InputError for unusable input, TimeBudgetError (an InputError) past
+    OCR_TIME_BUDGET, and ModelError when the shipped models are damaged."""
     config = settings()
     started = time.perf_counter()
     timings = {"decode": 0.0, "ocr": 0.0, "layout": 0.0}
     document = open_document(source, config)
     timings["decode"] += time.perf_counter() - started
-    engine = get_engine()
+    loading = time.perf_counter()
+    engine = get_engine()  # loading the models (first call only) does not count against the budget
+    deadline = Deadline(config.time_budget, started + time.perf_counter() - loading, document.page_count)
     pages: list[OcrPage] = []
     while True:
+        deadline.check()
         tick = time.perf_counter()
         image = next(document.pages, None)
         timings["decode"] += time.perf_counter() - tick
         if image is None:
             break
-        tick = time.perf_counter()
-        fragments = engine.predict(image)
-        timings["ocr"] += time.perf_counter() - tick
-        tick = time.perf_counter()
-        height, width = image.shape[:2]
-        layout = analyze(fragments, width, height)
-        pages.append(OcrPage(len(pages), width, height, layout.lines, layout.blocks, layout.text, image))
-        timings["layout"] += time.perf_counter() - tick
+        pages.append(_read_page(engine, image, len(pages), deadline, timings))
+        del image  # before the next page is decoded: one page in memory at a time
+        deadline.pages_done = len(pages)
         if progress is not None:
             progress(len(pages), document.page_count)
+    if not pages:  # a page count of 0 is refused by the readers; this is a safety net
+        raise InputError("The file has no pages.")
     timings["total"] = time.perf_counter() - started
     return OcrResult(
         pages=pages,
@@ -52,6 +79,19 @@ def recognize(source: Source, *, progress: Progress | None = None) -> OcrResult:
         model=model_info(config.model_dir),
         timings=timings,
     )
+
+
+def _read_page(engine: Engine, image: np.ndarray, index: int, deadline: Deadline, timings: dict[str, float]) -> OcrPage:
+    """OCR and lay out one page; keeps only the overlay picture of the image."""
+    tick = time.perf_counter()
+    fragments = engine.predict(image, before_tile=deadline.check)
+    timings["ocr"] += time.perf_counter() - tick
+    tick = time.perf_counter()
+    height, width = image.shape[:2]
+    layout = analyze(fragments, width, height)
+    page = OcrPage(index, width, height, layout.lines, layout.blocks, layout.text, overlay_picture(image))
+    timings["layout"] += time.perf_counter() - tick
+    return page
 
 
 def warm_up() -> None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -12,6 +13,20 @@ from .layout import Block, Line
 
 PAGE_SEPARATOR = "\n\f\n"
 _BOX_COLOUR = (220, 30, 30)
+# Largest picture of a page kept for overlay() (a 2000 x 2000 or an A4 page at 200 dpi stays as
+# it is). Pages can be 60 megapixels each (OCR_MAX_PIXELS); keeping every one whole until the
+# call ends took a 20-page PDF to 4.6 GB, so larger pages are kept scaled down.
+OVERLAY_MAX_PIXELS = 4_000_000
+
+
+def overlay_picture(rgb: np.ndarray, max_pixels: int = OVERLAY_MAX_PIXELS) -> np.ndarray:
+    """The page as kept for overlay(): itself, or scaled down (area average) to max_pixels."""
+    height, width = rgb.shape[:2]
+    if width * height <= max_pixels:
+        return rgb
+    scale = (max_pixels / (width * height)) ** 0.5
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 @dataclass
@@ -24,7 +39,7 @@ class OcrPage:
     lines: list[Line]
     blocks: list[Block]
     text: str
-    image: np.ndarray = field(repr=False)  # RGB uint8 page, kept for overlay()
+    image: np.ndarray = field(repr=False)  # RGB uint8 picture for overlay(): see overlay_picture()
 
     def to_json(self) -> dict[str, Any]:
         """The page as plain JSON types (the image is left out)."""
@@ -63,15 +78,17 @@ class OcrResult:
         }
 
     def overlay(self, page: int = 0) -> Image.Image:
-        """The page image with every line boxed and numbered in reading order (1, 2, ...)."""
+        """The page image with every line boxed and numbered in reading order (1, 2, ...); pages
+        over OVERLAY_MAX_PIXELS come back scaled down to that size."""
         if not 0 <= page < len(self.pages):
             raise IndexError(f"page {page} out of range: the result has {len(self.pages)} page(s)")
         current = self.pages[page]
         canvas = Image.fromarray(current.image).convert("RGB")
+        scale = canvas.width / current.width
         draw = ImageDraw.Draw(canvas)
         stroke = max(1, round(max(canvas.size) / 800))
         for number, line in enumerate(current.lines, 1):
-            polygon = [tuple(point) for point in line.box]
+            polygon = [(x * scale, y * scale) for x, y in line.box]
             draw.polygon(polygon, outline=_BOX_COLOUR, width=stroke)
             x0 = min(p[0] for p in polygon)
             y0 = min(p[1] for p in polygon)

@@ -6,15 +6,18 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 import ocr
-from ocr import engine
+from ocr import engine, tiles
 from ocr.config import settings
-from ocr.metrics import cer, normalize
+from ocr.metrics import cer, levenshtein, normalize
 
 RECEIPT_ID = "sroie_613"  # POPULAR BOOK receipt, clean print
 
@@ -171,3 +174,135 @@ def test_engine_loads_once_under_concurrent_first_calls(monkeypatch: pytest.Monk
     for thread in threads:
         thread.join()
     assert len(created) == 4 and all(e is created[0] for e in created)
+
+
+# ---- very tall and very wide images (ocr/tiles.py) ----------------------------------------------
+
+STACK_WIDTH = 627  # the stacked-receipts strip of the issue: 627 x ~12000
+
+
+def line_texts(result: ocr.OcrResult) -> list[str]:
+    return [text for text in (normalize(line.text) for line in result.pages[0].lines) if text]
+
+
+def matched_lines(expected: list[str], found: list[str], similarity: float = 0.8) -> int:
+    """Lines of expected that found has too, one to one: the same text, or text that differs in at
+    most 20 % of its characters (the same line read from a differently scaled detection)."""
+    left = list((Counter(found) - Counter(expected)).elements())
+    matched = sum((Counter(expected) & Counter(found)).values())
+    for text in (Counter(expected) - Counter(found)).elements():
+        scores = [1 - levenshtein(text, other) / max(len(text), len(other)) for other in left]
+        if scores and max(scores) >= similarity:
+            left.pop(int(np.argmax(scores)))
+            matched += 1
+    return matched
+
+
+def test_stacked_receipts_keep_their_lines(ocr_dev_dir: Path, ocr_dev_manifest: dict) -> None:
+    """Eight dev receipts at one width, stacked into one 627 x 9221 strip: scaled to the detection
+    size as a whole it would lose most of its lines (42 % found before tiling); read in tiles it
+    keeps >= 95 % of the lines the receipts give one by one.
+
+    Lines are matched allowing small recognition differences: the same receipt with a 40 px white
+    margin added already gives only 85 % identical lines, because detection sees other scales."""
+    receipts = []
+    for entry in list(ocr_dev_manifest.values())[:8]:
+        image = Image.open(ocr_dev_dir / entry["image"]).convert("RGB")
+        receipts.append(image.resize((STACK_WIDTH, round(image.height * STACK_WIDTH / image.width)), Image.LANCZOS))
+    strip = Image.new("RGB", (STACK_WIDTH, sum(r.height for r in receipts)), "white")
+    top = 0
+    for receipt in receipts:
+        strip.paste(receipt, (0, top))
+        top += receipt.height
+    assert strip.height > tiles.TILE_MIN_ASPECT * strip.width
+    one_by_one = [text for receipt in receipts for text in line_texts(ocr.recognize(receipt))]
+    stacked = line_texts(ocr.recognize(strip))
+    assert matched_lines(one_by_one, stacked) >= 0.95 * len(one_by_one)
+    assert len(stacked) <= 1.05 * len(one_by_one)  # overlaps not read twice
+
+
+def banner(words: list[str]) -> Image.Image:
+    """One line of 40 px text on a strip about 100 x as wide as it is high."""
+    try:
+        font = ImageFont.truetype("DejaVuSans.ttf", 40)
+    except OSError:
+        font = ImageFont.load_default(40)
+    text = "  ".join(words)
+    image = Image.new("L", (int(font.getlength(text)) + 80, 120), 255)
+    ImageDraw.Draw(image).text((40, 40), text, fill=0, font=font)
+    return image
+
+
+def test_wide_banner_reads_every_word_once() -> None:
+    """Tile edges cut through a wide image's lines: each word must come from exactly one tile."""
+    words = [f"{name}{i:02d}" for i, name in enumerate(["ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO"] * 6)]
+    image = banner(words)
+    assert len(tiles.plan_tiles(image.width, image.height, settings().det_limit_side)) > 3
+    assert ocr.recognize(image).text.split() == words
+
+
+@pytest.mark.parametrize("size", [(627, 1535), (892, 2897), (4961, 7016), (1754, 1240), (300, 1000)])
+def test_normal_images_are_one_tile(size: tuple[int, int]) -> None:
+    assert tiles.plan_tiles(*size, 1280) == [tiles.Tile(0, 0, *size, vertical=size[1] > size[0])]
+
+
+def test_tiles_of_a_tall_strip_cover_it_with_overlaps() -> None:
+    plan = tiles.plan_tiles(627, 12280, 1280)
+    assert len(plan) > 5
+    assert plan[0].y0 == 0 and plan[-1].y1 == 12280 and all(t.x0 == 0 and t.x1 == 627 for t in plan)
+    for before, after in zip(plan, plan[1:]):
+        assert before.y1 - after.y0 >= tiles.ACROSS_LINES_OVERLAP * 627  # a text line fits in the overlap
+        assert before.keep_to == after.keep_from and after.y0 < before.keep_to < before.y1
+    assert all(t.y1 - t.y0 == round(tiles.TILE_ASPECT * 627) for t in plan)
+
+
+def raw_line(
+    text: str, box: list[tuple[float, float]], score: float = 0.9, runs: list[tuple[str, float, float]] = ()
+) -> tiles.RawLine:
+    """A RawLine; runs given as (text, x0, x1) on the line's rows."""
+    y0, y1 = box[0][1], box[2][1]
+    run_boxes = tuple(np.array([(a, y0), (b, y0), (b, y1), (a, y1)], dtype=float) for _, a, b in runs)
+    return tiles.RawLine(text, score, np.array(box, dtype=float), tuple(r[0] for r in runs), run_boxes)
+
+
+def test_a_line_read_by_two_tiles_is_kept_once() -> None:
+    plan = tiles.plan_tiles(627, 12280, 1280)
+    cut = plan[0].keep_to
+    box = [(20.0, cut - 20), (400.0, cut - 20), (400.0, cut + 18), (20.0, cut + 18)]
+    per_tile = [
+        [raw_line("TOTAL 12.50", box)],
+        [raw_line("TOTAL 12.5", [(x, y + 2) for x, y in box], 0.99),
+         raw_line("CASH 20.00", [(x, y + 40) for x, y in box])],  # the next line down: not the same
+    ] + [[] for _ in plan[2:]]
+    assert [line.text for line in tiles.merge_tiles(per_tile, plan)] == ["TOTAL 12.50", "CASH 20.00"]
+
+
+def test_a_word_read_by_two_tiles_of_a_wide_image_is_kept_once() -> None:
+    """Each tile estimates the word boxes itself: a word at the cut can be centred on both sides."""
+    plan = tiles.plan_tiles(20000, 120, 1280)
+    cut = plan[0].keep_to
+    left_runs = [("ECHO10", cut - 400, cut - 200), (" ", cut - 200, cut - 190), ("ITEM11", cut - 190, cut - 2)]
+    right_runs = [("ITEM11", cut - 180, cut + 4), (" ", cut + 4, cut + 14), ("FOXTROT", cut + 14, cut + 300)]
+    left = raw_line("ECHO10 ITEM11", [(cut - 400, 40), (cut + 8, 40), (cut + 8, 80), (cut - 400, 80)], runs=left_runs)
+    right = raw_line("ITEM11 FOXTROT", [(cut - 180, 40), (cut + 300, 40), (cut + 300, 80), (cut - 180, 80)],
+                     runs=right_runs)
+    per_tile = [[left], [right]] + [[] for _ in plan[2:]]
+    merged = tiles.merge_tiles(per_tile, plan)
+    assert [line.text for line in merged] == ["ECHO10 ITEM11", "FOXTROT"]
+    assert merged[1].box[:, 0].min() == pytest.approx(cut + 14)
+
+
+def test_time_budget_between_tiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[int] = []
+
+    def slow_read(self, rgb: np.ndarray) -> list:
+        read.append(rgb.shape[0])
+        time.sleep(0.6)
+        return []
+
+    monkeypatch.setattr(engine.Engine, "_read", slow_read)
+    monkeypatch.setenv("OCR_TIME_BUDGET", "1")
+    with pytest.raises(ocr.TimeBudgetError, match=r"^Reading this image took longer than the 1 s limit per "
+                       r"request \(OCR_TIME_BUDGET\); split it into smaller images\.$"):
+        ocr.recognize(np.full((12280, 627, 3), 255, np.uint8))
+    assert 1 < len(read) < len(tiles.plan_tiles(627, 12280, settings().det_limit_side))

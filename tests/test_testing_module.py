@@ -126,3 +126,17 @@ def test_copied_app_serves_predictions(standalone):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_standalone_copy_keeps_the_packages_input_limits():
+    """Testing/ must stay standalone, so it copies these; they must not drift from digits/ (and ocr/)."""
+    import ocr.inputs
+
+    preprocess = importlib.import_module("digits.preprocess")  # the module (digits.preprocess is also a function)
+
+    spec = importlib.util.spec_from_file_location("testing_app", TESTING / "app.py")
+    standalone_app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(standalone_app)
+    assert standalone_app.RASTER_FORMATS == preprocess.RASTER_FORMATS == ocr.inputs.RASTER_FORMATS
+    for name in ("MAX_PIXELS", "MAX_SIDE", "MAX_RADIUS"):
+        assert getattr(standalone_app, name) == getattr(preprocess, name), name
