@@ -27,7 +27,7 @@ import ocr
 from serving.gate import ApiGate
 from serving.logs import logged, setup_logs
 
-__version__ = "1.2.0"
+__version__ = "1.3.0"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"
