@@ -57,9 +57,10 @@ def _file_path(part: dict | None) -> str | None:
 
 
 @logged("/ocr", INPUT_ERRORS)
-def read_document(upload: str | dict | None, progress: gr.Progress = gr.Progress()) -> tuple[str, Image.Image, dict]:
-    """Text, overlay of page 1 and the full JSON result for an uploaded image or PDF."""
-    path = _file_path(upload) if isinstance(upload, dict) else upload
+def read_document(path: str | dict | None, progress: gr.Progress = gr.Progress()) -> tuple[str, Image.Image, dict]:
+    """Text, overlay of page 1 and the full JSON result for an uploaded image or PDF (a path, or the raw
+    payload of the photo input)."""
+    path = _file_path(path) if isinstance(path, dict) else path
     if not path:
         raise gr.Error("Upload an image or a PDF first.")
     result = ocr.recognize(path, progress=lambda done, total: progress((done, total), desc="Reading pages", unit="pages"))

@@ -21,7 +21,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "OCR_MAX_PIXELS": ("60000000", "largest image (width x height) accepted, checked before decoding"),
     "OCR_MAX_PDF_PAGES": ("20", "most pages accepted per file (PDF pages, or the pages of a multi-page TIFF)"),
     "OCR_PDF_DPI": ("200", "resolution PDF pages are rendered at"),
-    "OCR_PDF_MAX_PIXELS": ("25000000", "largest rendering of one PDF page (width x height); bigger pages are rendered at a lower resolution"),
+    "OCR_PDF_MAX_PIXELS": ("16000000", "largest rendering of one PDF page (width x height); bigger pages are rendered at a lower resolution"),
     "OCR_TIME_BUDGET": ("120", "seconds one recognize() call may take; checked between pages and between tiles"),
 }
 
