@@ -60,6 +60,16 @@ def _pip_install(python: Path, requirements: str, package: Path, log: Path) -> N
                             f"log: {log})") from None
 
 
+def _venv_contents(python: Path, venv: Path) -> dict:
+    """The venv's size; VerifyError if PyTorch got into it (the app serves ONNX models and must not need it)."""
+    found = subprocess.run([str(python), "-c", "import importlib.util; print(importlib.util.find_spec('torch') is not None)"],
+                           capture_output=True, text=True, timeout=120).stdout.strip()
+    if found != "False":
+        raise VerifyError("PyTorch is installed in the deployer's venv: something in requirements.txt pulls it in")
+    return {"venv_bytes": sum(f.stat().st_size for f in venv.rglob("*") if f.is_file() and not f.is_symlink()),
+            "torch": False}
+
+
 def verify(zip_path: Path, *, project: Path, log_path: Path, workdir: Path | None = None, keep: bool = False,
            tag: bool = True, say: Callable[[str], None] = print) -> bool:
     """Verify one package end to end; every step goes to the deployment log at log_path with its duration,
@@ -99,7 +109,9 @@ def verify(zip_path: Path, *, project: Path, log_path: Path, workdir: Path | Non
         with step("pip_install") as detail:
             _pip_install(python, desc["runtime"]["requirements"], package, tool_logs / "pip.log")
             detail.update(log=str(tool_logs / "pip.log"), pip_config="none (PIP_CONFIG_FILE=os.devnull, no PIP_*)")
-        say("[ok] requirements installed; starting the app ...")
+        with step("venv_contents") as detail:
+            detail.update(_venv_contents(python, package / "venv"))
+        say(f"[ok] requirements installed ({detail['venv_bytes'] / 1e9:.2f} GB venv, no PyTorch); starting the app ...")
         with step("start") as detail:
             instance = instances.start(package, wait=False)
             detail.update(pid=instance.pid, port=instance.port, log=instance.log)

@@ -170,9 +170,12 @@ def test_full_deployment_of_the_built_package(tmp_path: Path):
                             timeout=3600)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = read(log)
-    assert [line["step"] for line in lines] == ["package", "extract", "integrity", "venv", "pip_install", "start",
-                                                "health", "endpoints", "samples", "stop", "outcome"]
+    assert [line["step"] for line in lines] == ["package", "extract", "integrity", "venv", "pip_install",
+                                                "venv_contents", "start", "health", "endpoints", "samples", "stop",
+                                                "outcome"]
     assert all(line["ok"] for line in lines)
+    contents = next(line for line in lines if line["step"] == "venv_contents")
+    assert contents["torch"] is False and contents["venv_bytes"] <= 1.0e9
     assert lines[-1]["deployed"] == load(REPO)["version"]
     assert all(r["ok"] for r in lines[-3]["results"])
     assert list((tmp_path / "work").iterdir()) == []   # the extracted package and its venv are removed
