@@ -42,14 +42,18 @@ class ApiGate:
                 path == UPLOAD_PATH or path == JOIN_PATH or path.startswith(CALL_PREFIX)):
             return await self.app(scope, receive, send)
         started = time.perf_counter()
-        body = await _read_body(receive)
-        endpoint, concurrency_id = self._target(path, body)
+        endpoint = concurrency_id = None
 
         async def send_and_log(message: dict) -> None:
             if message["type"] == "http.response.start" and message["status"] >= 400:
                 log_request(endpoint or path, None, started, f"refused: HTTP {message['status']}")
             await send(message)
 
+        if path == UPLOAD_PATH:  # streamed through: only its refusal (e.g. too large) is logged
+            return await self.app(scope, receive, send_and_log)
+        body = await _read_body(receive)  # a small JSON call, read here to find its endpoint
+        endpoint, concurrency_id = self._target(path, body)
+        receive = _replay(body, receive)
         if concurrency_id in self.limits:
             waiting = waiting_calls(self.demo, concurrency_id) + self.admitting[concurrency_id]
             if waiting >= self.limits[concurrency_id]:
@@ -57,7 +61,7 @@ class ApiGate:
                 return await _busy(send, endpoint, waiting)
             self.admitting[concurrency_id] += 1
         try:
-            await self.app(scope, _replay(body, receive), send_and_log)
+            await self.app(scope, receive, send_and_log)
         finally:
             if concurrency_id in self.limits:
                 self.admitting[concurrency_id] -= 1
