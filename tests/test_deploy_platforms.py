@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Real pip 26.3 output, pip's configuration switched off (public_pip_env), 2026-12-01:
 # `pip install -r req.txt` of "requests==2.34.2\ntorch==2.13.0+cpu" (what verify's pip step saw)
 TORCH_CPU = """\
-Collecting requests==2.34.2 (from -r /tmp/req-torch.txt (line 1))
+Collecting requests==2.34.2 (from -r requirements.txt (line 1))
   Downloading requests-2.34.2-py3-none-any.whl (73 kB)
 ERROR: Could not find a version that satisfies the requirement torch==2.13.0+cpu (from versions: 1.13.0, 1.13.1, \
 2.0.0, 2.0.1, 2.1.0, 2.1.1, 2.1.2, 2.2.0, 2.2.1, 2.2.2, 2.3.0, 2.3.1, 2.4.0, 2.4.1, 2.5.0, 2.5.1, 2.6.0, 2.7.0, \
@@ -37,7 +37,7 @@ ERROR: No matching distribution found for cryptography==50.0.2
 ONNXRUNTIME_MACOS_X86 = CRYPTOGRAPHY_MACOS_X86.replace("cryptography==50.0.2", "onnxruntime==1.32.0")
 # "requests==2.34.2\nurllib3==1.20": a conflict, no missing distribution
 CONFLICT = """\
-ERROR: Cannot install -r /tmp/req-conf.txt (line 1) and urllib3==1.20 because these package versions have \
+ERROR: Cannot install -r requirements.txt (line 1) and urllib3==1.20 because these package versions have \
 conflicting dependencies.
 ERROR: ResolutionImpossible: for help visit \
 https://pip.pypa.io/en/latest/topics/dependency-resolution/#dealing-with-dependency-conflicts
