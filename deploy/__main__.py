@@ -1,4 +1,4 @@
-"""python -m deploy {update,check,build,verify,platforms,start,status,stop,logs} (see docs/deploy.md)."""
+"""python -m deploy {update,check,build,verify,platforms,start,status,stop,logs,upgrade} (see docs/deploy.md)."""
 from __future__ import annotations
 
 import argparse
@@ -7,13 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from deploy import deploylog, instances, platforms
+from deploy import deploylog, instances, platforms, proxy, replicas, upgrade
 from deploy.build import BuildError, build
 from deploy.check import run_check
 from deploy.config import DEPLOY_LOG, PROJECT_ROOT
 from deploy.descriptor import DescriptorError, load, regenerate, save
 from deploy.models import ManifestError
 from deploy.safezip import UnsafeArchive
+from deploy import server
 from deploy.server import ServerError
 from deploy.verify import verify
 
@@ -80,6 +81,12 @@ def cmd_platforms(args: argparse.Namespace) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    if args.replicas is not None:
+        port = args.port or server.free_port(args.host)
+        _, lines = replicas.start(args.dir, port=port, replicas=args.replicas, host=args.host)
+        print("\n".join(lines))
+        print(f"healthy: {args.replicas} replicas behind http://{args.host}:{port}/ (instances: /instances)")
+        return 0
     instance = instances.start(args.dir, port=args.port, host=args.host, wait=not args.no_wait)
     state = "started" if args.no_wait else "healthy"
     print(f"{state}: version {instance.version} on {instance.url} (PID {instance.pid}); log {instance.log}")
@@ -97,8 +104,27 @@ def last_deployed(app_dir: Path) -> str:
     return f"last verified deployment: {done[-1]['deployed']} ({done[-1]['package']}, {done[-1]['time']})" if done else ""
 
 
+def print_api(docs: list[dict]) -> None:
+    """`deploy status --api`: each instance's endpoints with their parameters and returns."""
+    if not docs:
+        print("no healthy instances to ask for their API")
+    for doc in docs:
+        where = f", replica behind port {doc['proxy']}" if doc.get("proxy") else ""
+        print(f"{doc['url']}  version {doc['version']}{where}{'  ERROR ' + doc['error'] if 'error' in doc else ''}")
+        for name, spec in doc["endpoints"].items():
+            params = ", ".join(f"{p['name']}: {p['type']} ({p['component']})" for p in spec["parameters"])
+            returns = ", ".join(f"{r['label']}: {r['type']} ({r['component']})" for r in spec["returns"])
+            print(f"  {name}({params})\n      -> {returns}")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    rows = instances.status(args.dir)
+    if args.api:
+        docs = replicas.api_docs(args.dir)
+        print(json.dumps(docs, indent=2) if args.json else "", end="\n" if args.json else "")
+        if not args.json:
+            print_api(docs)
+        return 0
+    rows = replicas.rows(args.dir)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -108,16 +134,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no instances recorded in {instances.run_dir(args.dir)}")
         return 0
-    print(f"{'VERSION':<10} {'PORT':>5} {'PID':>7} {'UPTIME':>9} {'STATE':<9} URL")
+    print(f"{'KIND':<6} {'VERSION':<10} {'PORT':>5} {'PID':>7} {'UPTIME':>9} {'STATE':<9} URL")
     for r in rows:
-        note = "  (record removed)" if r["state"] == "stale" else ""
-        print(f"{r['version'] or '?':<10} {r['port']:>5} {r['pid']:>7} {_uptime(r['uptime_s']):>9} "
+        if r["kind"] == "proxy":
+            note = f"  nginx -> {r['replicas']}" + (f", draining {r['draining']}" if r["draining"] else "")
+        else:
+            note = "  (record removed)" if r["state"] == "stale" else ""
+            note += f"  {r['role']} behind {r['proxy']}" if r.get("role") else ""
+        uptime = _uptime(r["uptime_s"]) if r["uptime_s"] is not None else "-"
+        print(f"{r['kind']:<6} {r['version'] or '?':<10} {r['port']:>5} {r['pid'] or '-':>7} {uptime:>9} "
               f"{r['state']:<9} {r['url']}{note}")
     return 0
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    for line in instances.stop(args.dir, port=args.port, pid=args.pid, everything=args.all):
+    lines = []
+    if args.all:
+        for dep in replicas.all_deployments(args.dir):
+            lines += replicas.stop(args.dir, dep.port)
+    if args.port is not None and replicas.load(args.dir, args.port) is not None:
+        lines += replicas.stop(args.dir, args.port)
+    elif not args.all or instances.records(args.dir):
+        lines += instances.stop(args.dir, port=args.port, pid=args.pid, everything=args.all)
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    log = args.log if args.log.is_absolute() else args.dir / args.log
+    for line in upgrade.upgrade(args.dir, args.port, args.source, log):
         print(line)
     return 0
 
@@ -159,13 +204,17 @@ def parser() -> argparse.ArgumentParser:
                    help="requirements file (default: the descriptor's runtime.requirements under ROOT)")
     s.add_argument("--json", action="store_true", help="one JSON report instead of lines")
     s.set_defaults(func=cmd_platforms)
-    s = sub.add_parser("start", parents=[run_dir], help="start the app in the background")
-    s.add_argument("--port", type=int, help="default: a free port")
-    s.add_argument("--host", default="127.0.0.1")
+    s = sub.add_parser("start", parents=[run_dir], help="start the app in the background (--replicas: behind nginx)")
+    s.add_argument("--port", type=int, help="the app's port, or with --replicas the proxy's (default: a free port)")
+    s.add_argument("--host", default="127.0.0.1", help="interface to listen on (with --replicas: the proxy's)")
+    s.add_argument("--replicas", type=int, help="start N replicas on free ports behind nginx on --port; on a "
+                   "running deployment: replace the replicas that are down")
     s.add_argument("--no-wait", action="store_true", help="return without waiting for the health check")
     s.set_defaults(func=cmd_start)
-    s = sub.add_parser("status", parents=[run_dir], help="list instances with version, port, PID, uptime, health")
+    s = sub.add_parser("status", parents=[run_dir], help="list proxies and instances with version, port, PID, health")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--api", action="store_true",
+                   help="each running instance's endpoints, parameters and returns, from its /gradio_api/info")
     s.set_defaults(func=cmd_status)
     s = sub.add_parser("stop", parents=[run_dir], help="stop one instance (or all) gracefully")
     which = s.add_mutually_exclusive_group(required=True)
@@ -173,6 +222,12 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--pid", type=int)
     which.add_argument("--all", action="store_true")
     s.set_defaults(func=cmd_stop)
+    s = sub.add_parser("upgrade", parents=[run_dir],
+                       help="replace a deployment's replicas with another version, with no failed request")
+    s.add_argument("--port", type=int, required=True, help="the deployment's proxy port")
+    s.add_argument("--from", dest="source", type=Path, required=True, help="project folder or package zip")
+    s.add_argument("--log", type=Path, default=DEPLOY_LOG, help="deployment log (default: DIR/%(default)s)")
+    s.set_defaults(func=cmd_upgrade)
     s = sub.add_parser("logs", parents=[run_dir], help="last lines of an instance's log")
     s.add_argument("--port", type=int)
     s.add_argument("-n", type=int, default=50, help="number of lines (default: %(default)s)")
@@ -188,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (DescriptorError, ManifestError, UnsafeArchive, ServerError, instances.InstanceError,
-            platforms.PlatformsError, SyntaxError) as exc:
+            platforms.PlatformsError, replicas.DeploymentError, proxy.ProxyError, SyntaxError) as exc:
         print(f"deploy {args.command}: {exc}", file=sys.stderr)
         return 1
 

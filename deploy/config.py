@@ -28,6 +28,17 @@ DEPLOY_LOG = Path(os.environ.get("DEPLOY_LOG", "logs/deployments.jsonl"))
 #: Timestamp of every zip entry: SOURCE_DATE_EPOCH if set (reproducible-builds.org), else 1980-01-01.
 SOURCE_DATE_EPOCH = os.environ.get("SOURCE_DATE_EPOCH")
 
+#: The nginx binary a deployment's proxy runs (Debian: /usr/sbin/nginx from the nginx or nginx-light package).
+NGINX = os.environ.get("DEPLOY_NGINX", "/usr/sbin/nginx")
+#: Seconds nginx skips a replica after a failed attempt (refused connection, 502/503/504) before trying it again.
+PROXY_FAIL_TIMEOUT_S = float(os.environ.get("DEPLOY_PROXY_FAIL_TIMEOUT", "10"))
+#: Largest request body the proxy passes on: above the app's own upload limit (50mb), so the app answers first.
+PROXY_MAX_BODY = os.environ.get("DEPLOY_PROXY_MAX_BODY", "64m")
+#: Seconds the proxy waits for a replica's next bytes (a result stream sends a heartbeat every 15 s).
+PROXY_READ_TIMEOUT_S = float(os.environ.get("DEPLOY_PROXY_READ_TIMEOUT", "600"))
+#: Seconds an upgrade waits for an old replica to finish the calls it holds before stopping it anyway.
+DRAIN_TIMEOUT_S = float(os.environ.get("DEPLOY_DRAIN_TIMEOUT", "300"))
+
 #: Folder (under the project or package dir) holding the PID and log files of running instances.
 RUN_DIR_NAME = "run"
 

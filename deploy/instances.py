@@ -31,6 +31,8 @@ class Instance:
     version: str | None
     started: float
     log: str
+    proxy: int | None = None  # the port of the deployment's proxy this instance is a replica of
+
 
     @property
     def url(self) -> str:
@@ -78,9 +80,10 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def start(app_dir: Path, *, port: int | None = None, host: str = "127.0.0.1", wait: bool = True,
-          timeout: float = HEALTH_TIMEOUT_S) -> Instance:
+          timeout: float = HEALTH_TIMEOUT_S, env: dict[str, str] | None = None, proxy: int | None = None) -> Instance:
     """Start the app in app_dir in its own session on port (a free one when None) and record it; with wait,
-    return once the health check answers (stopping the app again if it never does)."""
+    return once the health check answers (stopping the app again if it never does). env: variables set for
+    the app; proxy: the deployment (proxy port) it serves behind."""
     app_dir = app_dir.resolve()
     entry = entry_point(app_dir)
     if not (app_dir / entry).is_file():
@@ -89,18 +92,24 @@ def start(app_dir: Path, *, port: int | None = None, host: str = "127.0.0.1", wa
     if port_in_use(host, port):
         raise InstanceError(f"port {port} is already in use on {host}")
     log = log_path(app_dir, port)
-    process = server.launch(app_dir, port, log, host=host, entry_point=entry)
+    process = server.launch(app_dir, port, log, host=host, entry_point=entry, env=env)
     instance = Instance(pid=process.pid, port=port, host=host, dir=str(app_dir), entry_point=entry,
-                        version=read_version(app_dir / entry), started=time.time(), log=str(log))
+                        version=read_version(app_dir / entry), started=time.time(), log=str(log), proxy=proxy)
     record_path(app_dir, port).write_text(json.dumps(asdict(instance), indent=2) + "\n", encoding="utf-8")
     if wait:
-        try:
-            server.wait_healthy(instance.url, process.pid, log, timeout)
-        except server.ServerError:
-            server.stop(process.pid)
-            record_path(app_dir, port).unlink()
-            raise
+        wait_started(instance, timeout)
     return instance
+
+
+def wait_started(instance: Instance, timeout: float = HEALTH_TIMEOUT_S) -> None:
+    """Wait for a just-started instance's health check; one that never answers is stopped and its record
+    removed."""
+    try:
+        server.wait_healthy(instance.url, instance.pid, Path(instance.log), timeout)
+    except server.ServerError:
+        server.stop(instance.pid)
+        record_path(Path(instance.dir), instance.port).unlink(missing_ok=True)
+        raise
 
 
 def state(instance: Instance) -> str:
@@ -117,9 +126,21 @@ def status(app_dir: Path) -> list[dict]:
         current = state(instance)
         if current == "stale":
             record_path(app_dir, instance.port).unlink(missing_ok=True)
-        rows.append({"version": instance.version, "port": instance.port, "pid": instance.pid, "url": instance.url,
-                     "uptime_s": round(time.time() - instance.started), "state": current, "log": instance.log})
+        rows.append(row(instance, current))
     return rows
+
+
+def row(instance: Instance, current: str) -> dict:
+    """The status of one instance as `deploy status --json` prints it."""
+    return {"kind": "app", "version": instance.version, "port": instance.port, "pid": instance.pid,
+            "url": instance.url, "healthy": current == "healthy", "state": current,
+            "uptime_s": round(time.time() - instance.started), "proxy": instance.proxy, "dir": instance.dir,
+            "log": instance.log}
+
+
+def find(app_dir: Path, port: int) -> Instance | None:
+    """The record of the instance on port in app_dir/run/ (None when there is none)."""
+    return next((i for i in records(app_dir) if i.port == port), None)
 
 
 def select(app_dir: Path, *, port: int | None = None, pid: int | None = None, everything: bool = False) -> list[Instance]:
