@@ -14,14 +14,11 @@ Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +29,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from deploy import server  # noqa: E402
 from digits.config import MNIST_DIR  # noqa: E402
 from digits.data import load_mnist  # noqa: E402
 from digits.synth import draw_digit, draw_number, ink_crop, pen_drawn, place, render  # noqa: E402
@@ -107,32 +105,6 @@ def http_readers(url: str, workdir: Path) -> tuple[Callable[[bytes], str], Calla
             lambda data: client.predict(sketch(data), api_name="/number")[0]["number"])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(timeout: float = 300) -> tuple[subprocess.Popen, str]:
-    """app.py in a subprocess on a free port, once /gradio_api/info answers."""
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"app.py exited with code {proc.returncode} before serving")
-        try:
-            with urllib.request.urlopen(url + "/gradio_api/info", timeout=5) as answer:
-                if answer.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(1)
-    proc.terminate()
-    raise SystemExit(f"app.py did not serve {url} within {timeout:.0f} s")
-
-
 def run(name: str, samples: list[tuple[bytes, str]], read: Callable[[bytes], str]) -> tuple[str, int, int, float]:
     correct, started = 0, time.perf_counter()
     for data, expected in samples:
@@ -167,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         picked = rng.choice(len(images), size=int(rng.integers(2, 7)), replace=False)
         numbers.append((png(number_canvas(images[picked], rng)), "".join(str(labels[i]) for i in picked)))
 
-    app = None
+    stack = contextlib.ExitStack()  # the app this run starts, stopped at the end
     with tempfile.TemporaryDirectory() as workdir:
         if args.direct:
             read_digit, read_number = direct_readers()
@@ -175,16 +147,15 @@ def main(argv: list[str] | None = None) -> None:
         else:
             url = args.url
             if url is None:
-                app, url = start_app()
+                app = stack.enter_context(server.serving(ROOT, Path(workdir) / "app.log"))
+                url = app.url
             read_digit, read_number = http_readers(url, Path(workdir))
             where = f"HTTP {url} via gradio_client"
         try:
             rows = [run(name, samples, read_digit) for name, samples in digit_sets.items()]
             rows.append(run("/number, 2-6 digits side by side (exact string)", numbers, read_number))
         finally:
-            if app is not None:
-                app.terminate()
-                app.wait(30)
+            stack.close()
 
     print(f"Digit bench: {where}, MNIST test digits, seed {args.seed}\n")
     print("| condition | n | correct | accuracy | ms/request |")

@@ -17,17 +17,12 @@ def live_problems(root: Path, url: str | None = None) -> list[Problem]:
             return endpoint_problems(desc, server.api_info(url))
         except (OSError, ValueError) as exc:
             return [Problem(url, f"health check {server.HEALTH_PATH} failed: {exc}")]
-    port = server.free_port()
     with tempfile.TemporaryDirectory(prefix="deploy-check-") as tmp:
-        log = Path(tmp) / "app.log"
-        process = server.launch(root, port, log, entry_point=desc["runtime"]["entry_point"])
         try:
-            info = server.wait_healthy(server.base_url("127.0.0.1", port), process.pid, log)
-        except server.ServerError as exc:
+            with server.serving(root, Path(tmp) / "app.log", entry_point=desc["runtime"]["entry_point"]) as app:
+                info = server.api_info(app.url)
+        except (server.ServerError, OSError, ValueError) as exc:
             return [Problem(desc["runtime"]["entry_point"], str(exc))]
-        finally:
-            server.stop(process.pid)
-            process.wait(timeout=5)
     return endpoint_problems(desc, info)
 
 

@@ -1,6 +1,7 @@
 """Starting the app as a background process, waiting for its health check, and stopping it by PID."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.config import HEALTH_TIMEOUT_S, STOP_TIMEOUT_S
@@ -172,3 +175,30 @@ def stop(pid: int, timeout: float = STOP_TIMEOUT_S) -> str:
             raise ServerError(f"process {pid} survived SIGKILL")
         time.sleep(0.1)
     return "killed"
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    """An app process started by serving(): where it answers and what it runs as."""
+
+    url: str
+    port: int
+    pid: int
+    log: Path
+
+
+@contextlib.contextmanager
+def serving(app_dir: Path, log_path: Path, *, port: int | None = None, host: str = "127.0.0.1",
+            env: dict[str, str] | None = None, python: str | None = None, entry_point: str = "app.py",
+            timeout: float = HEALTH_TIMEOUT_S) -> Iterator[RunningApp]:
+    """`python app.py` from app_dir on port (a free one when None), yielded once its health check answers,
+    stopped (SIGTERM, then SIGKILL) when the block ends: the one helper tests, benchmarks and tools share."""
+    port = port or free_port(host)
+    process = launch(app_dir, port, log_path, host=host, python=python, entry_point=entry_point, env=env)
+    running = RunningApp(url=base_url(host, port), port=port, pid=process.pid, log=log_path)
+    try:
+        wait_healthy(running.url, process.pid, log_path, timeout)
+        yield running
+    finally:
+        stop(process.pid)
+        process.wait(timeout=5)

@@ -1,10 +1,13 @@
-"""Shared fixtures: where the real data lives."""
+"""Shared fixtures: where the real data lives, free ports and the app started as its own process."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from deploy import server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -35,3 +38,20 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def expected_samples(samples_dir: Path) -> dict:
     return json.loads((samples_dir / "expected.json").read_text())
+
+
+@pytest.fixture
+def free_port() -> Callable[[], int]:
+    """A function giving a TCP port nothing listens on (deploy.server.free_port)."""
+    return server.free_port
+
+
+@pytest.fixture(scope="session")
+def serve_app() -> Callable:
+    """`with serve_app(work, **env) as app:` runs `python app.py` from the checkout on a free port with its
+    logs and uploads under work (plus the given environment), until healthy; app.url, app.pid, app.port. The
+    one helper (deploy.server.serving) that the tests, bench/ and the deploy tools share."""
+    def start(work: Path, **settings: str):
+        env = {"OCR_STUDIO_LOG_DIR": str(work / "logs"), "GRADIO_TEMP_DIR": str(work / "uploads"), **settings}
+        return server.serving(REPO, work / "app.log", env=env)
+    return start

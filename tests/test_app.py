@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
+from deploy import server
 from serving import logs
 from ocr.metrics import cer, normalize
 
@@ -29,7 +29,7 @@ def server(tmp_path_factory):
     logs.close_logs()
     logs.setup_logs(log_dir)
     demo = app.build_app()
-    app.launch(demo, "127.0.0.1", _free_port())
+    app.launch(demo, "127.0.0.1", server.free_port())
     yield demo, log_dir
     demo.close()
 
@@ -37,12 +37,6 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(server) -> Client:
     return Client(server[0].local_url, verbose=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sketch(path: Path | str, key: str = "composite") -> dict:
@@ -147,14 +141,15 @@ def test_every_call_is_logged_as_one_json_line(client, server, samples_dir, expe
 
 def test_share_without_internet_keeps_serving_locally(tmp_path):
     """`python app.py --share` offline: one clear line about the share link, and the local app serves."""
-    port = _free_port()
+    port = server.free_port()
     env = dict(os.environ, OCR_STUDIO_LOG_DIR=str(tmp_path))
     console = tmp_path / "console.txt"
     with open(console, "w") as out:
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--share"], cwd=REPO, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
-        client = _wait_for(f"http://127.0.0.1:{port}/", proc)
+        server.wait_healthy(f"http://127.0.0.1:{port}", proc.pid, console, timeout=120)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         assert "/ocr" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
         deadline = time.monotonic() + 90  # the line comes once Gradio gives up on the share link
         while "share link" not in console.read_text().lower() and time.monotonic() < deadline:
@@ -165,18 +160,6 @@ def test_share_without_internet_keeps_serving_locally(tmp_path):
     output = console.read_text()
     share_lines = [line for line in output.splitlines() if "share link" in line.lower()]
     assert len(share_lines) == 1, output
-
-
-def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> Client:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"app exited with {proc.returncode}")
-        try:
-            return Client(url, verbose=False)
-        except Exception:
-            time.sleep(1)
-    raise AssertionError(f"app did not come up on {url} within {timeout}s")
 
 
 def test_ten_page_pdf_end_to_end_with_progress(client, tmp_path):

@@ -3,7 +3,6 @@ error within a time bound, memory stays bounded, one client cannot lock out the 
 and the server keeps answering normal calls afterwards."""
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import threading
@@ -26,26 +25,12 @@ UPLOAD_TTL_S = 8
 OCR_QUEUE = 2
 
 
-@contextlib.contextmanager
-def start_app(work: Path, **settings: str):
-    """`python app.py` on a free port, its logs and uploads under work; gives url, pid and work."""
-    port = server.free_port()
-    env = {"OCR_STUDIO_LOG_DIR": str(work / "logs"), "GRADIO_TEMP_DIR": str(work / "uploads"), **settings}
-    log = work / "app.log"
-    process = server.launch(REPO, port, log, env=env)
-    url = server.base_url("127.0.0.1", port)
-    try:
-        server.wait_healthy(url, process.pid, log)
-        yield {"url": url, "pid": process.pid, "work": work}
-    finally:
-        server.stop(process.pid)
-
-
 @pytest.fixture(scope="module")
-def app_process(tmp_path_factory):
-    """The app with a short OCR queue."""
-    with start_app(tmp_path_factory.mktemp("hostile"), OCR_STUDIO_OCR_QUEUE=str(OCR_QUEUE)) as running:
-        yield running
+def app_process(tmp_path_factory, serve_app):
+    """The app with a short OCR queue, in its own process (tests/conftest.py serve_app)."""
+    work = tmp_path_factory.mktemp("hostile")
+    with serve_app(work, OCR_STUDIO_OCR_QUEUE=str(OCR_QUEUE)) as app:
+        yield {"url": app.url, "pid": app.pid, "work": work}
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +219,7 @@ def test_request_log_is_one_json_object_per_line(app_process):
     assert any(r["outcome"].startswith("refused: queue full") for r in records)
 
 
-def test_uploads_are_deleted_after_their_ttl_and_at_shutdown(tmp_path, mnist_dir):
+def test_uploads_are_deleted_after_their_ttl_and_at_shutdown(tmp_path, mnist_dir, serve_app):
     """A user's drawing leaves the server's disk after OCR_STUDIO_UPLOAD_TTL, and at shutdown (the copies of
     the app's own sample files shown as examples stay)."""
     from digits.data import load_mnist
@@ -245,11 +230,11 @@ def test_uploads_are_deleted_after_their_ttl_and_at_shutdown(tmp_path, mnist_dir
         path = tmp_path / f"user_drawing_{index}.png"
         draw_digit(load_mnist(mnist_dir, "test")[0][index], 400, 200, 150).save(path)
         drawings.append(path)
-    with start_app(tmp_path, OCR_STUDIO_UPLOAD_TTL=str(UPLOAD_TTL_S)) as running:
-        client = Client(running["url"], verbose=False)
+    with serve_app(tmp_path, OCR_STUDIO_UPLOAD_TTL=str(UPLOAD_TTL_S)) as running:
+        client = Client(running.url, verbose=False)
 
         def on_disk(name: str) -> list[Path]:
-            return list((running["work"] / "uploads").rglob(name))
+            return list((tmp_path / "uploads").rglob(name))
 
         client.predict(sketch(drawings[0]), api_name="/digit")
         assert on_disk(drawings[0].name)
@@ -259,5 +244,5 @@ def test_uploads_are_deleted_after_their_ttl_and_at_shutdown(tmp_path, mnist_dir
         assert not on_disk(drawings[0].name), "upload still on disk after the TTL"
         client.predict(sketch(drawings[1]), api_name="/digit")
         assert on_disk(drawings[1].name)
-        assert server.stop(running["pid"]) == "terminated"
+        assert server.stop(running.pid) == "terminated"
         assert not on_disk(drawings[1].name), "upload left on disk at shutdown"
