@@ -25,6 +25,7 @@ from starlette.middleware import Middleware
 import digits
 import ocr
 from serving.gate import ApiGate
+from serving.lanes import Lane, run_in_lane
 from serving.logs import logged, setup_logs
 
 __version__ = "1.3.0"
@@ -46,6 +47,8 @@ MAX_FILE_SIZE = os.environ.get("OCR_STUDIO_MAX_FILE_SIZE", "50mb")
 UPLOAD_TTL_S = _env_int("OCR_STUDIO_UPLOAD_TTL", 3600, 1)    # uploads and outputs are deleted after this
 OCR_QUEUE = _env_int("OCR_STUDIO_OCR_QUEUE", 16, 1)          # OCR calls waiting at most, all clients together
 DIGITS_QUEUE = _env_int("OCR_STUDIO_DIGITS_QUEUE", 64, 1)    # the same for each digit endpoint
+DIGITS_CONCURRENCY = _env_int("OCR_STUDIO_DIGITS_CONCURRENCY", 4, 1)  # digit calls run at once (OCR: one)
+OCR_NICE = _env_int("OCR_STUDIO_OCR_NICE", 10, 0)            # OCR runs at this lower CPU priority (nice)
 QUEUE_LIMITS = {"ocr": OCR_QUEUE, "digit": DIGITS_QUEUE, "number": DIGITS_QUEUE}  # by concurrency_id
 
 INPUT_ERRORS = (ocr.InputError, digits.InputError)  # their messages are meant for the person: shown as they are
@@ -143,9 +146,9 @@ def build_app() -> gr.Blocks:
 
             # preprocess=False: the sketch reaches digits/ undecoded (allowed formats, pixel and layer limits)
             digit_button.click(recognise_digit, pad, label, api_name="digit", preprocess=False,
-                               concurrency_id="digit")
+                               concurrency_id="digit", concurrency_limit=DIGITS_CONCURRENCY)
             number_button.click(read_number, pad, [number_json, number_overlay], api_name="number",
-                                preprocess=False, concurrency_id="number")
+                                preprocess=False, concurrency_id="number", concurrency_limit=DIGITS_CONCURRENCY)
     return demo.queue(max_size=None)  # bounded per endpoint by QUEUE_LIMITS, in launch()
 
 
@@ -161,8 +164,10 @@ def upload_dir(port: int) -> Path:
 
 
 def launch(demo: gr.Blocks, host: str, port: int, share: bool = False) -> None:
-    """Serve the app in a background thread, with the upload limit, the per-endpoint queue limits and the theme."""
+    """Serve the app in a background thread, with the upload limit, the per-endpoint queue limits, OCR at a
+    lower CPU priority, and the theme."""
     gate = Middleware(ApiGate, demo=demo, limits=QUEUE_LIMITS)
+    run_in_lane(demo, "ocr", Lane("ocr", OCR_NICE))  # a page being read never starves the digit calls
     with contextlib.redirect_stdout(io.StringIO()):  # Gradio's own offline share notice runs to 7 lines
         demo.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, theme=gr.themes.Soft(),
                     share=share, quiet=True, prevent_thread_lock=True, app_kwargs={"middleware": [gate]})
