@@ -95,6 +95,7 @@ def upgrade(app_dir: Path, port: int, source: Path, log_path: Path) -> list[str]
     log = DeployLog(log_path, package=source.name)
     old = list(dep.replicas)
     lines: list[str] = []
+    new: list[instances.Instance] = []
     try:
         with log.step("prepare") as detail:
             folder = source_folder(dep, source)
@@ -122,6 +123,9 @@ def upgrade(app_dir: Path, port: int, source: Path, log_path: Path) -> list[str]
             replicas.apply(dep)
             detail.update(generation=dep.generation)
     except Exception as exc:
+        if new and not replicas.proxy_running(dep) or replicas.load(app_dir.resolve(), port).replicas == old:
+            for instance in new:  # the proxy never sent them anything: the deployment stays as it was
+                replicas.stop_replica(replicas._ref(instance))
         log.outcome(False, deployed=None, failed_step=_last_step(log_path, log.run), error=str(exc),
                     proxy_port=port)
         raise
