@@ -41,8 +41,8 @@ class ProxyError(Exception):
 def nginx_binary() -> str:
     found = shutil.which(NGINX) or (NGINX if Path(NGINX).is_file() else None)
     if not found:
-        raise ProxyError(f"nginx not found ({NGINX}); install Debian's package: apt-get install nginx-light "
-                         f"(or nginx), or point DEPLOY_NGINX at the binary")
+        raise ProxyError(f"nginx not found ({NGINX}); install Debian's package (apt-get install nginx) "
+                         f"or point DEPLOY_NGINX at the binary")
     return found
 
 

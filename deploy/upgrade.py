@@ -123,7 +123,8 @@ def upgrade(app_dir: Path, port: int, source: Path, log_path: Path) -> list[str]
             replicas.apply(dep)
             detail.update(generation=dep.generation)
     except Exception as exc:
-        if new and not replicas.proxy_running(dep) or replicas.load(app_dir.resolve(), port).replicas == old:
+        saved = replicas.load(app_dir.resolve(), port)
+        if new and (saved is None or saved.replicas == old):
             for instance in new:  # the proxy never sent them anything: the deployment stays as it was
                 replicas.stop_replica(replicas._ref(instance))
         log.outcome(False, deployed=None, failed_step=_last_step(log_path, log.run), error=str(exc),
