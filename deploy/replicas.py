@@ -151,6 +151,9 @@ def start(app_dir: Path, *, port: int, replicas: int, host: str = "127.0.0.1") -
         lines = [f"replica on port {p} was down: removed from the proxy" for p in gone]
         lines += [f"replica started: version {i.version} on {i.url} (PID {i.pid})" for i in new]
         return dep, lines or [f"deployment on port {port} already has {len(alive)} healthy replicas"]
+    if dep is not None:  # its proxy is gone: its replicas are stopped and the deployment started afresh
+        for ref in dep.replicas + dep.draining:
+            stop_replica(ref)
     if instances.port_in_use(host, port):
         raise DeploymentError(f"port {port} is already in use on {host}")
     path = folder(app_dir, port)
