@@ -100,7 +100,8 @@ def _uptime(seconds: int) -> str:
 def last_deployed(app_dir: Path) -> str:
     """The latest successful verify in the folder's deployment log, as one line ("" when there is none)."""
     log = DEPLOY_LOG if DEPLOY_LOG.is_absolute() else app_dir / DEPLOY_LOG
-    done = [line for line in deploylog.read(log) if line["step"] == "outcome" and line["ok"]]
+    done = [line for line in deploylog.read(log)  # verify's outcomes (an upgrade's name its proxy_port)
+            if line["step"] == "outcome" and line["ok"] and "proxy_port" not in line]
     return f"last verified deployment: {done[-1]['deployed']} ({done[-1]['package']}, {done[-1]['time']})" if done else ""
 
 
