@@ -15,7 +15,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
-from deploy import server
+from deploy.server import free_port, wait_healthy
 from serving import logs
 from ocr.metrics import cer, normalize
 
@@ -29,7 +29,7 @@ def server(tmp_path_factory):
     logs.close_logs()
     logs.setup_logs(log_dir)
     demo = app.build_app()
-    app.launch(demo, "127.0.0.1", server.free_port())
+    app.launch(demo, "127.0.0.1", free_port())
     yield demo, log_dir
     demo.close()
 
@@ -141,14 +141,14 @@ def test_every_call_is_logged_as_one_json_line(client, server, samples_dir, expe
 
 def test_share_without_internet_keeps_serving_locally(tmp_path):
     """`python app.py --share` offline: one clear line about the share link, and the local app serves."""
-    port = server.free_port()
+    port = free_port()
     env = dict(os.environ, OCR_STUDIO_LOG_DIR=str(tmp_path))
     console = tmp_path / "console.txt"
     with open(console, "w") as out:
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--share"], cwd=REPO, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
-        server.wait_healthy(f"http://127.0.0.1:{port}", proc.pid, console, timeout=120)
+        wait_healthy(f"http://127.0.0.1:{port}", proc.pid, console, timeout=120)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         assert "/ocr" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
         deadline = time.monotonic() + 90  # the line comes once Gradio gives up on the share link
