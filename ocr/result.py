@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .layout import Block, Line
+from .orientation import Orientation
 
 PAGE_SEPARATOR = "\n\f\n"
 _BOX_COLOUR = (220, 30, 30)
@@ -40,6 +41,7 @@ class OcrPage:
     blocks: list[Block]
     text: str
     image: np.ndarray = field(repr=False)  # RGB uint8 picture for overlay(): see overlay_picture()
+    orientation: Orientation = field(default_factory=Orientation)  # width, height, boxes: of the page as read
 
     def to_json(self) -> dict[str, Any]:
         """The page as plain JSON types (the image is left out)."""
@@ -50,6 +52,7 @@ class OcrPage:
             "text": self.text,
             "lines": [_line_json(line, self.index) for line in self.lines],
             "blocks": [{"kind": b.kind, "box": _points(b.box), "lines": list(b.lines)} for b in self.blocks],
+            "orientation": self.orientation.to_json(),
         }
 
 
