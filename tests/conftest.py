@@ -35,3 +35,15 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def expected_samples(samples_dir: Path) -> dict:
     return json.loads((samples_dir / "expected.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def pages_dev_dir() -> Path:
+    return SHARED_DATA / "pages-dev"
+
+
+@pytest.fixture(scope="session")
+def pages_dev_manifest(pages_dev_dir: Path) -> dict[str, dict]:
+    """The real document pages' ground truth (reading order, line boxes, doc_type), by id."""
+    lines = (pages_dev_dir / "manifest.jsonl").read_text().splitlines()
+    return {entry["id"]: entry for entry in map(json.loads, lines)}
