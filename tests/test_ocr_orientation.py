@@ -12,7 +12,7 @@ from ocr.metrics import cer, normalize
 from ocr.orientation import MIN_CONFIDENCE, Orientation, OrientationClassifier, confirms, turn_back
 
 # Every upright dev page and receipt is classified 0; of the turned ones (3 turns x 56 images)
-# 166/168 are named right, the two misses with confidence under MIN_CONFIDENCE (docs/layout.md).
+# 167/168 are named right, the miss with confidence under MIN_CONFIDENCE (docs/layout.md).
 MIN_TURNS_NAMED_RIGHT = 0.95
 CLASSIFY_SIDE = 1024
 END_TO_END_RECEIPT = "sroie_052"
