@@ -80,12 +80,24 @@ class Line:
 
 
 @dataclass
+class Cell:
+    """One cell of a table block: row and column indices (0-based, row = the block's n-th line)."""
+
+    row: int
+    column: int
+    text: str
+    box: list[list[float]]
+
+
+@dataclass
 class Block:
-    """A paragraph region ("text") or a table ("table"); lines are indices into Layout.lines."""
+    """A paragraph region ("text") or a table ("table"); lines are indices into Layout.lines.
+    A table's non-empty cells are in `cells`, row by row, left to right."""
 
     kind: str
     box: list[list[float]]
     lines: list[int]
+    cells: list[Cell] = field(default_factory=list)
 
 
 @dataclass
@@ -460,9 +472,18 @@ def _assemble(plans: list[_BlockPlan], fragments: Sequence[Fragment], page: _Pag
                                      box=frame.polygon(page.span(row)), fragments=list(row)))
         members = [i for row in plan.rows for i in row]
         layout.blocks.append(Block(kind=plan.kind, box=frame.polygon(page.span(members)),
-                                   lines=list(range(first, len(layout.lines)))))
+                                   lines=list(range(first, len(layout.lines))), cells=_cells(plan, page, frame)))
     layout.text = "\n".join(line.text for line in layout.lines)
     return layout
+
+
+def _cells(plan: _BlockPlan, page: _Page, frame: _Frame) -> list[Cell]:
+    """The non-empty cells of a table plan (none for text)."""
+    if plan.kind != "table":
+        return []
+    return [Cell(row=r, column=c, text=" ".join(page.texts[i] for i in cell), box=frame.polygon(page.span(cell)))
+            for r, row in enumerate(plan.rows)
+            for c, cell in enumerate(_split_by(row, plan.cuts, page)) if cell]
 
 
 def _row_text(row: list[int], plan: _BlockPlan, page: _Page) -> str:

@@ -240,3 +240,28 @@ def test_end_to_end_real_three_column_page(pages_dev_manifest, pages_dev_dir, re
     result = recognise(END_TO_END_PAGE, pages_dev_dir / entry["image"])
     text = normalize(" ".join(line.text for line in result.pages[0].lines))
     assert cer(text, normalize(" ".join(entry["gt_lines"]))) <= MAX_END_TO_END_PAGE_CER
+
+
+def test_table_cells_carry_row_and_column(pages):
+    page = pages["table"]
+    layout = _layout(page)
+    table = next(block for block in layout.blocks if block.kind == "table")
+    expected = [line.split("\t") for line in page.reference.split("\n") if "\t" in line]
+    grid = [[""] * len(expected[0]) for _ in expected]
+    for cell in table.cells:
+        grid[cell.row][cell.column] = cell.text
+    assert grid == expected
+    assert all(block.cells == [] for block in layout.blocks if block.kind == "text")
+
+
+def test_table_csv_has_one_row_per_table_row(pages):
+    import csv
+    import io
+
+    from ocr.result import _block_json, tables_csv
+
+    page = pages["table"]
+    layout = _layout(page)
+    result = {"pages": [{"blocks": [_block_json(block) for block in layout.blocks]}]}
+    rows = list(csv.reader(io.StringIO(tables_csv(result))))
+    assert rows == [line.split("\t") for line in page.reference.split("\n") if "\t" in line]
