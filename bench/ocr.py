@@ -84,8 +84,8 @@ def dev_cases(data: Path) -> list[Case]:
 
 
 def synthetic_cases(seeds: int, folder: Path) -> list[Case]:
-    """The reading-order pages of bench/synthetic.py (five page types per seed), saved as PNG."""
-    from bench.synthetic import render_pages
+    """The reading-order pages of fixtures/pages.py (five page types per seed), saved as PNG."""
+    from fixtures.pages import render_pages
 
     cases = []
     for seed in range(seeds):
@@ -242,7 +242,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="recognize() calls before peak RSS is read")
     parser.add_argument(
         "--synthetic", type=int, default=0, metavar="SEEDS",
-        help="also score the synthetic reading-order pages of bench/synthetic.py (5 pages per seed)",
+        help="also score the synthetic reading-order pages of fixtures/pages.py (5 pages per seed)",
     )
     parser.add_argument("--no-tesseract", action="store_true", help="skip the Tesseract baseline")
     parser.add_argument("--verbose", action="store_true", help="print per-image scores")

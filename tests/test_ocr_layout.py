@@ -7,7 +7,7 @@ from typing import Sequence
 
 import pytest
 
-from bench.synthetic import SKEW_DEGREES, FontNotFound, SyntheticPage, TextBox, render_pages, render_receipt
+from fixtures.pages import SKEW_DEGREES, FontNotFound, SyntheticPage, TextBox, render_pages, render_receipt
 from ocr.layout import Fragment, Layout, analyze
 from ocr.metrics import cer, normalize
 
