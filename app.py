@@ -70,6 +70,27 @@ def read_document(path: str | dict | None, progress: gr.Progress = gr.Progress()
     return result.text, result.overlay(0), result.to_json()
 
 
+def show_tables(result: dict | None) -> tuple[dict, str | None]:
+    """The tables of an OCR result for the OCR tab: all of them in one grid (an empty row between
+    two tables) and a CSV file of the same, or hidden/None when the result has no table."""
+    from ocr.result import table_rows, tables_csv
+
+    grids = [table_rows(block) for page in (result or {}).get("pages", []) for block in page.get("blocks", [])]
+    grids = [grid for grid in grids if grid]
+    if not grids:
+        return gr.update(value=None, visible=False), None
+    width = max(len(row) for grid in grids for row in grid)
+    rows: list[list[str]] = []
+    for grid in grids:
+        if rows:
+            rows.append([""] * width)
+        rows.extend(row + [""] * (width - len(row)) for row in grid)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="tables-", delete=False, encoding="utf-8",
+                                     newline="") as handle:
+        handle.write(tables_csv(result))
+    return gr.update(value=rows, visible=True), handle.name
+
+
 def sketch_drawing(payload: dict | None, pad: gr.Sketchpad) -> Image.Image | None:
     """The drawing in a raw sketch-pad payload, decoded by digits (never by Gradio): the browser's parts
     come from the component's blob storage, an API client's as uploaded files."""
@@ -108,12 +129,16 @@ def build_app() -> gr.Blocks:
                     text = gr.Textbox(label="Text (reading order)", lines=14, buttons=["copy"])
                     overlay = gr.Image(label="Detected lines (numbered in reading order, page 1)", type="pil")
                     result_json = gr.JSON(label="Lines, boxes, confidences", open=False)
+                    tables = gr.Dataframe(label="Tables (cells by row and column)", visible=False, interactive=False)
+                    tables_file = gr.File(label="Tables as CSV", interactive=False)
             ocr_outputs = [text, overlay, result_json]
-            ocr_button.click(read_document, document, ocr_outputs, api_name="ocr", concurrency_limit=1,
-                             concurrency_id="ocr")
+            read = ocr_button.click(read_document, document, ocr_outputs, api_name="ocr", concurrency_limit=1,
+                                    concurrency_id="ocr")
             # preprocess=False: the photo reaches ocr/ undecoded, so only ocr's allowed formats are opened
-            snapshot.input(read_document, snapshot, ocr_outputs, api_visibility="private", concurrency_limit=1,
-                           concurrency_id="ocr", preprocess=False)
+            photo = snapshot.input(read_document, snapshot, ocr_outputs, api_visibility="private", concurrency_limit=1,
+                                   concurrency_id="ocr", preprocess=False)
+            for event in (read, photo):  # tables from the JSON just shown; /ocr's outputs stay as they are
+                event.success(show_tables, result_json, [tables, tables_file], api_visibility="private")
 
         with gr.Tab("Digits"):
             gr.Markdown("Draw one digit (or a whole number) with the mouse or a finger, or upload a picture of one.")

@@ -1,6 +1,11 @@
 """OCR benchmark: accuracy, speed and memory of ocr.recognize() next to Tesseract, same run.
 
-    python -m bench.ocr [--data ../shared/data/ocr-dev] [--requests 50] [--synthetic SEEDS] [--no-tesseract]
+    python -m bench.ocr [--data ../shared/data/ocr-dev] [--pages ../shared/data/pages-dev] [--requests 50]
+                        [--synthetic SEEDS] [--no-tesseract] [--no-pages] [--no-receipts] [--verbose]
+    python -m bench.ocr --turns [--no-pages] [--no-receipts] [--verbose]
+
+Three sets: the dev receipts (`--data`), the real document pages of `--pages` (reported per
+`doc_type`: multicol, paper, table, ...) and optionally the synthetic reading-order pages.
 
 Text compared = a page's lines joined with spaces, normalised with the manifest's `norm` flags
 (ocr.metrics.normalize); CER is order-sensitive, word F1 is not. Both are means over images.
@@ -26,7 +31,9 @@ from pathlib import Path
 import ocr
 from ocr.metrics import cer, normalize, word_f1
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ocr-dev"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEFAULT_DATA = SHARED_DATA / "ocr-dev"
+DEFAULT_PAGES = SHARED_DATA / "pages-dev"
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Case:
     path: Path
     reference: str
     norm: dict
+    group: str = "all"  # the doc_type of a document page
 
 
 @dataclass
@@ -46,6 +54,7 @@ class Scores:
     cer: list[float] = field(default_factory=list)
     f1: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
     peak_rss_mb: float | None = None
 
     def add(self, case: Case, predicted: str, seconds: float) -> None:
@@ -54,20 +63,29 @@ class Scores:
         self.cer.append(cer(pred, ref))
         self.f1.append(word_f1(pred, ref))
         self.seconds.append(seconds)
+        self.groups.append(case.group)
+
+    def only(self, group: str) -> "Scores":
+        """The measurements of one group (doc_type)."""
+        keep = [k for k, g in enumerate(self.groups) if g == group]
+        return Scores([self.cer[k] for k in keep], [self.f1[k] for k in keep],
+                      [self.seconds[k] for k in keep], [group] * len(keep), self.peak_rss_mb)
 
 
 def dev_cases(data: Path) -> list[Case]:
-    """The receipts of the dev set, reference = gt_lines joined with spaces."""
+    """The images of a dev set (receipts, or document pages grouped by doc_type), reference =
+    gt_lines joined with spaces."""
     cases = []
     for line in (data / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
-        cases.append(Case(entry["id"], data / entry["image"], " ".join(entry["gt_lines"]), entry["norm"]))
+        cases.append(Case(entry["id"], data / entry["image"], " ".join(entry["gt_lines"]), entry["norm"],
+                          entry.get("doc_type", "all")))
     return cases
 
 
 def synthetic_cases(seeds: int, folder: Path) -> list[Case]:
-    """The reading-order pages of bench/synthetic.py (five page types per seed), saved as PNG."""
-    from bench.synthetic import render_pages
+    """The reading-order pages of fixtures/pages.py (five page types per seed), saved as PNG."""
+    from fixtures.pages import render_pages
 
     cases = []
     for seed in range(seeds):
@@ -140,15 +158,30 @@ def evaluate(cases: list[Case], tesseract: bool, verbose: bool, rss_log: list[fl
         text, seconds = run_ours(case)
         rss_log.append(current_rss_mb())
         ours.add(case, text, seconds)
-        line = f"{case.name}: CER {ours.cer[-1]:.3f} F1 {ours.f1[-1]:.3f} {seconds:.2f}s"
+        line = f"{case.name} [{case.group}]: CER {ours.cer[-1]:.3f} F1 {ours.f1[-1]:.3f} {seconds:.2f}s"
         if tesseract:
             text, seconds, rss = run_tesseract(case)
             theirs.add(case, text, seconds)
             theirs.peak_rss_mb = max(theirs.peak_rss_mb or 0.0, rss)
-            line += f" | tesseract CER {theirs.cer[-1]:.3f} {seconds:.2f}s"
+            line += f" | tesseract CER {theirs.cer[-1]:.3f} F1 {theirs.f1[-1]:.3f} {seconds:.2f}s"
         if verbose:
             print(line, file=sys.stderr)
     return ours, theirs
+
+
+def group_table(ours: Scores, theirs: Scores, tesseract: bool) -> str:
+    """Markdown table: CER and word F1 per group (doc_type), both engines side by side."""
+    head = "| doc_type | pages | CER | word F1 |" + (" Tesseract CER | Tesseract word F1 |" if tesseract else "")
+    lines = [head, "|---" * (head.count("|") - 1) + "|"]
+    groups = sorted(set(ours.groups), key=lambda g: (-ours.groups.count(g), g))
+    for group in [*groups, None]:
+        mine = ours.only(group) if group else ours
+        row = f"| {group or '**all**'} | {len(mine.cer)} | {statistics.mean(mine.cer):.4f} | {statistics.mean(mine.f1):.4f} |"
+        if tesseract:
+            other = theirs.only(group) if group else theirs
+            row += f" {statistics.mean(other.cer):.4f} | {statistics.mean(other.f1):.4f} |"
+        lines.append(row)
+    return "\n".join(lines)
 
 
 def report(title: str, ours: Scores, theirs: Scores, tesseract_name: str | None) -> None:
@@ -157,22 +190,74 @@ def report(title: str, ours: Scores, theirs: Scores, tesseract_name: str | None)
         rows[tesseract_name] = theirs
     print(f"\n### {title}: {len(ours.cer)} images\n")
     print(table(rows))
+    if len(set(ours.groups)) > 1:
+        print()
+        print(group_table(ours, theirs, bool(tesseract_name)))
     if tesseract_name:
         ratio = statistics.median(ours.seconds) / statistics.median(theirs.seconds)
         print(f"\nmedian time ratio ocr / tesseract: {ratio:.2f}")
 
 
+def turns(cases: list[Case], verbose: bool) -> str:
+    """Markdown table per set: each image read upright and turned clockwise by 90, 180 and 270
+    degrees; how many turned reads come within +0.01 CER of the upright one, how many pages were
+    turned back by the right angle, and false turns (upright pages that were turned)."""
+    import numpy as np
+    from PIL import Image
+
+    rows = ["| set | images | false turns (upright) | right angle | within +0.01 CER of upright | mean CER upright / turned |",
+            "|---|---|---|---|---|---|"]
+    for group in sorted({case.group for case in cases}):
+        members = [case for case in cases if case.group == group]
+        false_turns = right = close = total = 0
+        upright_cer, turned_cer = [], []
+        for case in members:
+            rgb = np.asarray(Image.open(case.path).convert("RGB"))
+            ref = normalize(case.reference, **case.norm)
+            result = ocr.recognize(rgb)
+            base = cer(normalize(result.text, **case.norm), ref)
+            false_turns += result.pages[0].orientation.angle != 0
+            for angle in (90, 180, 270):
+                turned = ocr.recognize(np.ascontiguousarray(np.rot90(rgb, -angle // 90)))
+                score = cer(normalize(turned.text, **case.norm), ref)
+                right += turned.pages[0].orientation.angle == angle
+                close += score <= base + 0.01
+                total += 1
+                upright_cer.append(base)
+                turned_cer.append(score)
+                if verbose:
+                    print(f"{case.name} turned {angle}: read as {turned.pages[0].orientation.to_json()} "
+                          f"CER {score:.3f} (upright {base:.3f})", file=sys.stderr)
+        rows.append(f"| {group} | {len(members)} | {false_turns} | {right}/{total} | {close}/{total} | "
+                    f"{statistics.mean(upright_cer):.4f} / {statistics.mean(turned_cer):.4f} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dev set folder with manifest.jsonl")
+    parser.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="document pages with manifest.jsonl and doc_type")
+    parser.add_argument("--no-pages", action="store_true", help="skip the document pages")
+    parser.add_argument("--no-receipts", action="store_true", help="skip the receipts")
     parser.add_argument("--requests", type=int, default=50, help="recognize() calls before peak RSS is read")
     parser.add_argument(
         "--synthetic", type=int, default=0, metavar="SEEDS",
-        help="also score the synthetic reading-order pages of bench/synthetic.py (5 pages per seed)",
+        help="also score the synthetic reading-order pages of fixtures/pages.py (5 pages per seed)",
     )
     parser.add_argument("--no-tesseract", action="store_true", help="skip the Tesseract baseline")
     parser.add_argument("--verbose", action="store_true", help="print per-image scores")
+    parser.add_argument("--limit", type=int, default=0, help="with --turns: only the first N images of each set")
+    parser.add_argument("--turns", action="store_true",
+                        help="only the orientation check: every image upright and turned by 90/180/270 (ours only)")
     args = parser.parse_args()
+    if args.turns:
+        ocr.warm_up()
+        selected = [] if args.no_receipts else [Case(c.name, c.path, c.reference, c.norm, "receipts") for c in dev_cases(args.data)]
+        selected += [] if args.no_pages else [Case(c.name, c.path, c.reference, c.norm, "pages") for c in dev_cases(args.pages)]
+        if args.limit:
+            selected = [c for g in ("receipts", "pages") for c in [c for c in selected if c.group == g][:args.limit]]
+        print(turns(selected, args.verbose))
+        return
 
     tesseract_name = None
     if not args.no_tesseract and shutil.which("tesseract"):
@@ -184,13 +269,21 @@ def main() -> None:
 
     ocr.warm_up()
     rss_log: list[float] = []
-    cases = dev_cases(args.data)
-    results = {f"receipts ({args.data.name})": evaluate(cases, bool(tesseract_name), args.verbose, rss_log)}
+    cases: list[Case] = []
+    results = {}
+    if not args.no_receipts:
+        receipts = dev_cases(args.data)
+        results[f"receipts ({args.data.name})"] = evaluate(receipts, bool(tesseract_name), args.verbose, rss_log)
+        cases += receipts
+    if not args.no_pages:
+        pages = dev_cases(args.pages)
+        results[f"document pages ({args.pages.name})"] = evaluate(pages, bool(tesseract_name), args.verbose, rss_log)
+        cases += pages
     if args.synthetic:
         with tempfile.TemporaryDirectory() as tmp:
             synthetic = synthetic_cases(args.synthetic, Path(tmp))
             results["synthetic reading-order pages"] = evaluate(synthetic, bool(tesseract_name), args.verbose, rss_log)
-    while len(rss_log) < args.requests:
+    while cases and len(rss_log) < args.requests:
         run_ours(cases[len(rss_log) % len(cases)])
         rss_log.append(current_rss_mb())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

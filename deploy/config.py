@@ -50,4 +50,4 @@ EXCLUDED_NAMES = frozenset({
 #: File suffixes never shipped (.pth: PyTorch weights, the training output; the app serves their ONNX export).
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".tmp", ".swp", ".log", ".partial", ".pth")
 #: Top-level folders that must never appear in a package, whatever the descriptor says.
-NEVER_SHIPPED_TOP = frozenset({"tests", "bench", "Testing", ".ci", *EXCLUDED_NAMES})
+NEVER_SHIPPED_TOP = frozenset({"tests", "bench", "fixtures", "Testing", ".ci", *EXCLUDED_NAMES})

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "OCR_MAX_PDF_PAGES": ("20", "most pages accepted per file (PDF pages, or the pages of a multi-page TIFF)"),
     "OCR_PDF_DPI": ("200", "resolution PDF pages are rendered at"),
     "OCR_PDF_MAX_PIXELS": ("16000000", "largest rendering of one PDF page (width x height); bigger pages are rendered at a lower resolution"),
+    "OCR_ORIENTATION": ("1", "1: read pages turned by 90/180/270 degrees turned back (ocr/orientation.py); 0: read every page as it comes"),
     "OCR_TIME_BUDGET": ("120", "seconds one recognize() call may take; checked between pages and between tiles"),
 }
 
@@ -41,6 +42,13 @@ def _env_int(name: str, minimum: int = 1) -> int:
     return value
 
 
+def _env_flag(name: str) -> bool:
+    raw = os.environ.get(name, DEFAULTS[name][0]).strip()
+    if raw not in ("0", "1"):
+        raise OcrError(f"{name} must be 0 or 1, got {raw!r}.")
+    return raw == "1"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved OCR settings (see DEFAULTS for meanings)."""
@@ -56,6 +64,7 @@ class Settings:
     pdf_dpi: int
     pdf_max_pixels: int
     time_budget: int
+    orientation: bool = True
 
 
 def settings() -> Settings:
@@ -72,6 +81,7 @@ def settings() -> Settings:
         pdf_dpi=_env_int("OCR_PDF_DPI", 36),
         pdf_max_pixels=_env_int("OCR_PDF_MAX_PIXELS"),
         time_budget=_env_int("OCR_TIME_BUDGET"),
+        orientation=_env_flag("OCR_ORIENTATION"),
     )
 
 

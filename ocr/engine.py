@@ -19,6 +19,7 @@ import numpy as np
 from .config import Settings, prepare_offline_environment, settings
 from .errors import ModelError
 from .layout import Fragment
+from .orientation import OrientationClassifier
 from .spacing import restore_spaces
 from .tiles import RawLine, Tile, merge_tiles, plan_tiles
 
@@ -144,6 +145,7 @@ class Engine:
             )
         except Exception as error:  # PaddleX raises plain exceptions for bad model folders
             raise ModelError(f"The OCR models in {config.model_dir} could not be loaded: {error}") from error
+        self.orientation = OrientationClassifier(config.model_dir, config.threads)
         self._limit = config.det_limit_side
         self._max_limit = config.det_max_side
         self._predict_lock = threading.Lock()

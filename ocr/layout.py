@@ -30,6 +30,14 @@ PROJECTION_TRIM = 0.2
 # COLUMN_MIN_WORDS words per line (median) or more and is prose: at least COLUMN_MIN_LETTERS of
 # its characters are letters (receipt price columns and numeric tables are not).
 GUTTER_MIN_WIDTH = 0.8
+# Gutters are looked for between the boxes' cores: the detector pads every box by about a third of
+# its height on all sides (DB unclip), which closes the narrow gutters of real multi-column pages
+# (a Federal Register gutter is about one cap height). CORE_TRIM x h is cut from every side (at most
+# CORE_MAX_SHARE of the box's own height or width), and a gap between cores counts as a gutter from
+# GUTTER_MIN_CORE_WIDTH x the median core height.
+CORE_TRIM = 0.1
+CORE_MAX_SHARE = 0.4
+GUTTER_MIN_CORE_WIDTH = 0.6
 GUTTER_MIN_LINES = 5
 COLUMN_MIN_LINES = 3
 COLUMN_MIN_WIDTH = 6.0
@@ -72,12 +80,24 @@ class Line:
 
 
 @dataclass
+class Cell:
+    """One cell of a table block: row and column indices (0-based, row = the block's n-th line)."""
+
+    row: int
+    column: int
+    text: str
+    box: list[list[float]]
+
+
+@dataclass
 class Block:
-    """A paragraph region ("text") or a table ("table"); lines are indices into Layout.lines."""
+    """A paragraph region ("text") or a table ("table"); lines are indices into Layout.lines.
+    A table's non-empty cells are in `cells`, row by row, left to right."""
 
     kind: str
     box: list[list[float]]
     lines: list[int]
+    cells: list[Cell] = field(default_factory=list)
 
 
 @dataclass
@@ -141,6 +161,8 @@ class _Page:
     texts: dict[int, str]
     rects: dict[int, _Rect]
     h: float
+    cores: dict[int, _Rect] = field(default_factory=dict)  # rects without the detector's padding
+    core_h: float = 1.0
 
     def span(self, idx: Sequence[int]) -> _Rect:
         rects = [self.rects[i] for i in idx]
@@ -164,10 +186,19 @@ def analyze(fragments: Sequence[Fragment], width: int, height: int) -> Layout:
         return Layout()
     frame = _Frame(_estimate_angle([fragments[i].box for i in kept]), width / 2, height / 2)
     rects = {i: frame.bounds(fragments[i].box) for i in kept}
-    page = _Page({i: fragments[i].text.strip() for i in kept}, rects,
-                 max(median(r.height for r in rects.values()), 1.0))
+    h = max(median(r.height for r in rects.values()), 1.0)
+    cores = {i: _core(r, h) for i, r in rects.items()}
+    page = _Page({i: fragments[i].text.strip() for i in kept}, rects, h, cores,
+                 max(median(r.height for r in cores.values()), 1.0))
     plans = [plan for region in _regions(kept, page) for plan in _blocks(region, page)]
     return _assemble(plans, fragments, page, frame)
+
+
+def _core(r: _Rect, h: float) -> _Rect:
+    """The box without the detector's padding (CORE_TRIM x h per side, bounded by its own size)."""
+    tx = min(CORE_TRIM * h, CORE_MAX_SHARE * (r.x1 - r.x0))
+    ty = min(CORE_TRIM * h, CORE_MAX_SHARE * r.height)
+    return _Rect(r.x0 + tx, r.y0 + ty, r.x1 - tx, r.y1 - ty)
 
 
 # --- skew -------------------------------------------------------------------------------------
@@ -222,6 +253,10 @@ def _x_extent(idx: Sequence[int], page: _Page) -> list[tuple[float, float]]:
     return _merge([(page.rects[i].x0, page.rects[i].x1) for i in idx])
 
 
+def _core_extent(idx: Sequence[int], page: _Page) -> list[tuple[float, float]]:
+    return _merge([(page.cores[i].x0, page.cores[i].x1) for i in idx])
+
+
 def _cuts(gaps: list[tuple[float, float]]) -> list[float]:
     return [(lo + hi) / 2 for lo, hi in gaps]
 
@@ -270,8 +305,8 @@ def _trimmed_band(r: _Rect, h: float) -> tuple[float, float]:
 
 def _column_section(strips: list[list[int]], page: _Page) -> tuple[int, int, list[list[int]]] | None:
     """The largest run of strips [start, stop) that gutters split into paragraph columns."""
-    extents = [_x_extent(strip, page) for strip in strips]
-    min_gap = GUTTER_MIN_WIDTH * page.h
+    min_gap = GUTTER_MIN_CORE_WIDTH * page.core_h
+    extents = [_close(_core_extent(strip, page), _strip_min_gap(strip, page)) for strip in strips]
     runs = []
     for start in range(len(strips)):
         covered: list[tuple[float, float]] = []
@@ -286,10 +321,28 @@ def _column_section(strips: list[list[int]], page: _Page) -> tuple[int, int, lis
     runs.sort(key=lambda run: sum(len(s) for s in strips[run[0]:run[1]]), reverse=True)
     for start, stop in runs:
         members = [i for strip in strips[start:stop] for i in strip]
-        columns = _split_by(members, _cuts(_gaps(_x_extent(members, page), min_gap)), page)
+        covered = _merge([span for extent in extents[start:stop] for span in extent])
+        columns = _split_by(members, _cuts(_gaps(covered, min_gap)), page)
         if _paragraph_columns(columns, page):
             return start, stop, columns
     return None
+
+
+def _strip_min_gap(strip: list[int], page: _Page) -> float:
+    """Narrowest gutter in a strip: relative to its own text height when that is larger than the
+    page's (the word gaps of a big title are not gutters)."""
+    return GUTTER_MIN_CORE_WIDTH * max(page.core_h, median(page.cores[i].height for i in strip))
+
+
+def _close(merged: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:
+    """Merged intervals with the gaps narrower than min_gap filled."""
+    closed: list[tuple[float, float]] = []
+    for lo, hi in merged:
+        if closed and lo - closed[-1][1] < min_gap:
+            closed[-1] = (closed[-1][0], hi)
+        else:
+            closed.append((lo, hi))
+    return closed
 
 
 def _paragraph_columns(columns: list[list[int]], page: _Page) -> bool:
@@ -419,9 +472,18 @@ def _assemble(plans: list[_BlockPlan], fragments: Sequence[Fragment], page: _Pag
                                      box=frame.polygon(page.span(row)), fragments=list(row)))
         members = [i for row in plan.rows for i in row]
         layout.blocks.append(Block(kind=plan.kind, box=frame.polygon(page.span(members)),
-                                   lines=list(range(first, len(layout.lines)))))
+                                   lines=list(range(first, len(layout.lines))), cells=_cells(plan, page, frame)))
     layout.text = "\n".join(line.text for line in layout.lines)
     return layout
+
+
+def _cells(plan: _BlockPlan, page: _Page, frame: _Frame) -> list[Cell]:
+    """The non-empty cells of a table plan (none for text)."""
+    if plan.kind != "table":
+        return []
+    return [Cell(row=r, column=c, text=" ".join(page.texts[i] for i in cell), box=frame.polygon(page.span(cell)))
+            for r, row in enumerate(plan.rows)
+            for c, cell in enumerate(_split_by(row, plan.cuts, page)) if cell]
 
 
 def _row_text(row: list[int], plan: _BlockPlan, page: _Page) -> str:

@@ -11,7 +11,8 @@ from .config import settings
 from .engine import Engine, get_engine, model_info
 from .errors import InputError, TimeBudgetError
 from .inputs import Source, open_document
-from .layout import analyze
+from .layout import Fragment, analyze
+from .orientation import MIN_CONFIDENCE, Orientation, confirms, turn_back
 from .result import PAGE_SEPARATOR, OcrPage, OcrResult, overlay_picture
 
 Progress = Callable[[int, int], None]
@@ -49,7 +50,7 @@ def recognize(source: Source, *, progress: Progress | None = None) -> OcrResult:
     OCR_TIME_BUDGET, and ModelError when the shipped models are damaged."""
     config = settings()
     started = time.perf_counter()
-    timings = {"decode": 0.0, "ocr": 0.0, "layout": 0.0}
+    timings = {"decode": 0.0, "orientation": 0.0, "ocr": 0.0, "layout": 0.0}
     document = open_document(source, config)
     timings["decode"] += time.perf_counter() - started
     loading = time.perf_counter()
@@ -84,14 +85,37 @@ def recognize(source: Source, *, progress: Progress | None = None) -> OcrResult:
 def _read_page(engine: Engine, image: np.ndarray, index: int, deadline: Deadline, timings: dict[str, float]) -> OcrPage:
     """OCR and lay out one page; keeps only the overlay picture of the image."""
     tick = time.perf_counter()
-    fragments = engine.predict(image, before_tile=deadline.check)
+    image, fragments, orientation = _read_oriented(engine, image, deadline, timings)
     timings["ocr"] += time.perf_counter() - tick
     tick = time.perf_counter()
     height, width = image.shape[:2]
     layout = analyze(fragments, width, height)
-    page = OcrPage(index, width, height, layout.lines, layout.blocks, layout.text, overlay_picture(image))
+    page = OcrPage(index, width, height, layout.lines, layout.blocks, layout.text, overlay_picture(image),
+                   orientation=orientation)
     timings["layout"] += time.perf_counter() - tick
     return page
+
+
+def _read_oriented(
+    engine: Engine, image: np.ndarray, deadline: Deadline, timings: dict[str, float]
+) -> tuple[np.ndarray, list[Fragment], Orientation]:
+    """Read the page turned back when the classifier is confident it was turned and the text lines
+    agree (ocr/orientation.py); otherwise as it came. Returns the image that was read."""
+    if not settings().orientation:
+        return image, engine.predict(image, before_tile=deadline.check), Orientation()
+    tick = time.perf_counter()
+    angle, confidence = engine.orientation.classify(image)
+    timings["orientation"] += time.perf_counter() - tick
+    if angle == 0 or confidence < MIN_CONFIDENCE:
+        return image, engine.predict(image, before_tile=deadline.check), Orientation(0, confidence, angle)
+    turned = turn_back(image, angle)
+    fragments = engine.predict(turned, before_tile=deadline.check)
+    as_it_came = engine.predict(image, before_tile=deadline.check) if angle == 180 else None
+    if confirms(angle, fragments, as_it_came):
+        return turned, fragments, Orientation(angle, confidence, angle)
+    if as_it_came is None:
+        as_it_came = engine.predict(image, before_tile=deadline.check)
+    return image, as_it_came, Orientation(0, confidence, angle)
 
 
 def warm_up() -> None:

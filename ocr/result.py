@@ -1,6 +1,8 @@
 """OCR results: pages of lines and blocks in reading order, JSON export and a numbered-box overlay."""
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -10,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .layout import Block, Line
+from .orientation import Orientation
 
 PAGE_SEPARATOR = "\n\f\n"
 _BOX_COLOUR = (220, 30, 30)
@@ -40,6 +43,7 @@ class OcrPage:
     blocks: list[Block]
     text: str
     image: np.ndarray = field(repr=False)  # RGB uint8 picture for overlay(): see overlay_picture()
+    orientation: Orientation = field(default_factory=Orientation)  # width, height, boxes: of the page as read
 
     def to_json(self) -> dict[str, Any]:
         """The page as plain JSON types (the image is left out)."""
@@ -49,7 +53,8 @@ class OcrPage:
             "height": self.height,
             "text": self.text,
             "lines": [_line_json(line, self.index) for line in self.lines],
-            "blocks": [{"kind": b.kind, "box": _points(b.box), "lines": list(b.lines)} for b in self.blocks],
+            "blocks": [_block_json(b) for b in self.blocks],
+            "orientation": self.orientation.to_json(),
         }
 
 
@@ -114,6 +119,45 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def _points(box: Any) -> list[list[float]]:
     return [[round(float(x), 1), round(float(y), 1)] for x, y in box]
+
+
+def _block_json(block: Block) -> dict[str, Any]:
+    """A block as JSON; a table's also has its cells (row, column, text, box)."""
+    data: dict[str, Any] = {"kind": block.kind, "box": _points(block.box), "lines": list(block.lines)}
+    if block.kind == "table":
+        data["cells"] = [{"row": c.row, "column": c.column, "text": c.text, "box": _points(c.box)} for c in block.cells]
+    return data
+
+
+def table_rows(block: dict[str, Any]) -> list[list[str]]:
+    """A JSON table block (OcrPage.to_json()["blocks"][i]) as a grid of cell texts, empty cells ""."""
+    cells = block.get("cells", [])
+    if not cells:
+        return []
+    rows = 1 + max(c["row"] for c in cells)
+    columns = 1 + max(c["column"] for c in cells)
+    grid = [[""] * columns for _ in range(rows)]
+    for cell in cells:
+        grid[cell["row"]][cell["column"]] = cell["text"]
+    return grid
+
+
+def tables_csv(result: dict[str, Any]) -> str:
+    """Every table of an OcrResult.to_json() as CSV (csv module, Excel dialect), tables separated
+    by an empty row."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    first = True
+    for page in result.get("pages", []):
+        for block in page.get("blocks", []):
+            grid = table_rows(block)
+            if not grid:
+                continue
+            if not first:
+                writer.writerow([])
+            writer.writerows(grid)
+            first = False
+    return out.getvalue()
 
 
 def _line_json(line: Line, page: int) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from bench.synthetic import render_pages  # noqa: E402
+from fixtures.pages import render_pages  # noqa: E402
 from digits.data import load_mnist  # noqa: E402
 
 RECEIPTS = ["sroie_043", "sroie_052"]
@@ -65,7 +65,7 @@ def main() -> None:
     page.image.convert("RGB").save(ROOT / "documents" / "two_column.pdf", resolution=150)
     for name in ("two_column.png", "two_column.pdf"):
         expected["ocr"].append({"file": f"documents/{name}", "text": page.reference, "casefold": False,
-                                "max_cer": 0.03, "source": "bench/synthetic.py (rendered, known text)"})
+                                "max_cer": 0.03, "source": "fixtures/pages.py (rendered, known text)"})
 
     images, labels = load_mnist(args.mnist, "test")
     for index, canvas in DIGITS:

