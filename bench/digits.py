@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=2000, help="digits per /digit condition (default 2000)")
     p.add_argument("--n-numbers", type=int, default=1000, help="numbers of 2-6 digits for /number (default 1000)")
     p.add_argument("--n-long", type=int, default=500, help="numbers of 7-12 digits for /number (default 500)")
-    p.add_argument("--numbers-only", action="store_true", help="skip the /digit conditions")
+    p.add_argument("--numbers-only", action="store_true",
+                   help="skip the /digit conditions (the numbers then differ from a full run's: fewer random draws)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=str(MNIST_DIR), help="directory with the MNIST IDX files")
     args = p.parse_args(argv)
@@ -201,15 +202,14 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     chosen = rng.choice(len(images), size=min(args.n, len(images)), replace=False)
     conditions = [(c, t) for t in (False, True) for c in ("large", "small", "off-centre")]
-    digit_sets = {
+    digit_sets = {} if args.numbers_only else {
         f"/digit {c}, {'transparent' if t else 'white'} canvas":
             [(png(digit_canvas(images[i], c, rng, t)), str(labels[i])) for i in chosen]
         for c, t in conditions
     }
-    digit_sets["/digit pen-drawn (12-24 px brush), white canvas"] = [
-        (png(pen_canvas(images[i], rng)), str(labels[i])) for i in chosen]
-    if args.numbers_only:
-        digit_sets = {}
+    if not args.numbers_only:
+        digit_sets["/digit pen-drawn (12-24 px brush), white canvas"] = [
+            (png(pen_canvas(images[i], rng)), str(labels[i])) for i in chosen]
     numbers = number_set(images, labels, args.n_numbers, (2, 6), rng)
     numbers += number_set(images, labels, args.n_long, (7, 12), rng)
 
