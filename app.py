@@ -32,6 +32,22 @@ __version__ = "1.3.0"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"
+CANVAS_SIZE = (540, 540)  # the Digits sketch-pad, px: with the editor's margins it fits its column at 100 %
+# Gradio's editor sets its "image" tool whenever its value is empty (on open, after Clear or its own trash
+# button), and there a mouse stroke selects page text instead of drawing; no Sketchpad parameter changes that
+# (gradio 6.31). This watches the pad and presses its Brush button whenever none of its tools is active.
+BRUSH_ALWAYS_ON_JS = """() => {
+  const pick = () => {
+    const tools = [...document.querySelectorAll('#digit-pad button[aria-label]')]
+      .filter(b => ['Brush', 'Erase', 'Pan'].includes(b.getAttribute('aria-label')));
+    const brush = tools.find(b => b.getAttribute('aria-label') === 'Brush');
+    if (brush && !tools.some(b => b.classList.contains('highlight'))) brush.click();
+  };
+  let queued = false;
+  new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; pick(); }); } })
+    .observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['class']});
+  pick();
+}"""
 
 
 def _env_int(name: str, default: int, minimum: int) -> int:
@@ -144,19 +160,27 @@ def build_app() -> gr.Blocks:
             gr.Markdown("Draw one digit (or a whole number) with the mouse or a finger, or upload a picture of one.")
             with gr.Row():
                 with gr.Column():
-                    pad = gr.Sketchpad(label="Canvas", type="pil", image_mode="RGBA", canvas_size=(560, 560),
-                                       sources=["upload", "clipboard"],
-                                       brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"))
+                    # Brush only (BRUSH_ALWAYS_ON_JS keeps it active); pictures come in through `picture`. The
+                    # editor fits the canvas in its height less 100 px (30 px border each side, 40 px toolbar):
+                    # at 100 % in a column of at least 580 px. Brush radius 12 px: 24 px strokes.
+                    pad = gr.Sketchpad(label="Canvas", type="pil", image_mode="RGBA", canvas_size=CANVAS_SIZE,
+                                       height=CANVAS_SIZE[1] + 100, sources=(), transforms=(), layers=False,
+                                       brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
+                                       elem_id="digit-pad")
                     with gr.Row():
                         digit_button = gr.Button("Recognise digit", variant="primary")
                         number_button = gr.Button("Read number")
                         clear = gr.ClearButton(pad, value="Clear")
+                    picture = gr.Image(label="…or upload / paste a picture (it goes onto the canvas)", height=160,
+                                       type="filepath", sources=["upload", "clipboard"], elem_id="digit-upload")
                     gr.Examples(_samples("digits/*.png"), inputs=pad, label="Sample drawings")
                 with gr.Column():
-                    label = gr.Label(label="Digit (top 3)", num_top_classes=3)
-                    number_overlay = gr.Image(label="Number: digits found, left to right", type="pil")
-                    number_json = gr.JSON(label="Number, per-digit probabilities and boxes", open=False)
-            clear.add([label, number_overlay, number_json])
+                    label = gr.Label(label="Digit (top 3)", num_top_classes=3, elem_id="digit-label")
+                    number_overlay = gr.Image(label="Number: digits found, left to right", type="pil",
+                                              elem_id="number-overlay")
+                    number_json = gr.JSON(label="Number, per-digit probabilities and boxes", open=False,
+                                          elem_id="number-json")
+            clear.add([picture, label, number_overlay, number_json])
 
             @logged("/digit", INPUT_ERRORS)
             def recognise_digit(sketch: dict | None) -> dict:
@@ -169,11 +193,20 @@ def build_app() -> gr.Blocks:
                 result = digits.read_number(sketch_drawing(sketch, pad))
                 return result.to_json(), result.overlay()
 
+            @logged("/picture", INPUT_ERRORS)
+            def picture_to_canvas(upload: dict | None) -> dict | None:
+                """An uploaded picture as the canvas's background, decoded by digits (allowed formats, size)."""
+                path = _file_path(upload)
+                return {"background": digits.load_image(path), "layers": [], "composite": None} if path else None
+
             # preprocess=False: the sketch reaches digits/ undecoded (allowed formats, pixel and layer limits)
             digit_button.click(recognise_digit, pad, label, api_name="digit", preprocess=False,
                                concurrency_id="digit", concurrency_limit=DIGITS_CONCURRENCY)
             number_button.click(read_number, pad, [number_json, number_overlay], api_name="number",
                                 preprocess=False, concurrency_id="number", concurrency_limit=DIGITS_CONCURRENCY)
+            picture.upload(picture_to_canvas, picture, pad, api_visibility="private", preprocess=False,
+                           concurrency_id="digit", concurrency_limit=DIGITS_CONCURRENCY)
+            demo.load(None, js=BRUSH_ALWAYS_ON_JS)
     return demo.queue(max_size=None)  # bounded per endpoint by QUEUE_LIMITS, in launch()
 
 

@@ -41,6 +41,12 @@ MNIST_MEAN = 0.1307  # pixel statistics of the MNIST training set (ink = 1.0 on 
 MNIST_STD = 0.3081
 
 
+def normalise(images):
+    """The model's input normalisation of [0, 1] images (this DigitNet, unlike digits/model.py's, leaves it to
+    the caller)."""
+    return (images - MNIST_MEAN) / MNIST_STD
+
+
 def _conv(cin: int, cout: int, padding: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, padding=padding, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
@@ -295,7 +301,7 @@ def model(weights: Path | None = None) -> DigitNet:
 
 def predict(source) -> np.ndarray:
     """(10,) softmax probabilities of the digits 0-9 for the digit drawn in `source`."""
-    x = (torch.from_numpy(preprocess(source))[None, None] - MNIST_MEAN) / MNIST_STD
+    x = normalise(torch.from_numpy(preprocess(source))[None, None])
     with torch.inference_mode():
         return torch.softmax(model()(x), dim=1)[0].numpy()
 

@@ -8,7 +8,9 @@ Conditions for /digit, on a white 800x800 canvas and on a transparent 800x800 RG
 of the ink box 450-700 px, near the centre), "small" (40-80 px, anywhere), "off-centre" (150-300 px, against
 an edge); and "pen-drawn": the digit re-traced along its centre line with a 12-24 px round brush (as with
 the app's sketch-pad brush), 300-560 px tall.
-/number: 2-6 digits side by side, enlarged 4-9x, gaps of 2-12 px, vertical jitter up to 10% of the height.
+/number: 2-12 digits side by side (lengths drawn evenly), enlarged 4-9x, each digit's size varied by
++-15%, gaps of -5 to 60 px (a third of them -5 to 2 px: touching or overlapping), a slope of up to +-8% of
+the height per digit, vertical jitter up to 5% of the height; exact string, reported per length.
 Prints a markdown table.
 """
 from __future__ import annotations
@@ -70,12 +72,33 @@ def pen_canvas(mnist: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return render(canvas)
 
 
+GAPS = (-5, 60)       # px between neighbouring digits' ink boxes (negative: overlapping)
+TOUCHING = (-5, 2)    # a third of the gaps are drawn from here: touching, overlapping or nearly so
+LENGTHS = (2, 12)     # digits per number
+
+
 def number_canvas(images: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """The digits written side by side as a person would: enlarged, a few px apart, not on one line."""
+    """The digits written side by side as a person would: enlarged, different sizes, some touching or
+    overlapping, others far apart, on a slight slope and not on one line."""
+    n = len(images)
     factor = float(rng.uniform(4, 9))
-    gaps = rng.integers(2, 13, size=len(images) - 1).tolist()
-    jitter = (rng.uniform(-0.1, 0.1, size=len(images)) * 20 * factor).round().astype(int).tolist()
-    return draw_number(list(images), factor, gaps, jitter)
+    factors = (factor * rng.uniform(0.85, 1.15, size=n)).tolist()
+    touching = rng.random(n - 1) < 1 / 3
+    gaps = np.where(touching, rng.integers(TOUCHING[0], TOUCHING[1] + 1, size=n - 1),
+                    rng.integers(GAPS[0], GAPS[1] + 1, size=n - 1)).tolist()
+    slope = float(rng.uniform(-0.08, 0.08)) * 20 * factor  # px per digit
+    jitter = (np.arange(n) * slope + rng.uniform(-0.05, 0.05, size=n) * 20 * factor).round().astype(int)
+    return draw_number(list(images), factors, gaps, (jitter - jitter.min()).tolist())
+
+
+def number_set(images: np.ndarray, labels: np.ndarray, count: int, lengths: tuple[int, int],
+               rng: np.random.Generator) -> list[tuple[bytes, str]]:
+    """`count` numbers of random test digits, lengths evenly from `lengths` (inclusive)."""
+    numbers = []
+    for _ in range(count):
+        picked = rng.choice(len(images), size=int(rng.integers(lengths[0], lengths[1] + 1)), replace=False)
+        numbers.append((png(number_canvas(images[picked], rng)), "".join(str(labels[i]) for i in picked)))
+    return numbers
 
 
 def png(image: Image.Image) -> bytes:
@@ -112,13 +135,37 @@ def run(name: str, samples: list[tuple[bytes, str]], read: Callable[[bytes], str
     return name, len(samples), correct, (time.perf_counter() - started) / len(samples)
 
 
+def number_rows(numbers: list[tuple[bytes, str]], read: Callable[[bytes], str]) -> list[tuple[str, int, int, float]]:
+    """/number rows: each length, then 2-6 and 7-12 digits together (exact string)."""
+    results = []
+    for data, expected in numbers:
+        started = time.perf_counter()
+        try:
+            answer = read(data)
+        except Exception as exc:  # noqa: BLE001 - a refused drawing counts as a miss
+            answer = f"error: {exc}"
+        results.append((len(expected), answer == expected, time.perf_counter() - started))
+    rows = []
+    groups = [(f"/number, {n} digits", [n]) for n in range(LENGTHS[0], LENGTHS[1] + 1)]
+    groups += [("/number, **2-6 digits** (exact string)", range(2, 7)), ("/number, **7-12 digits** (exact string)",
+                                                                           range(7, 13))]
+    for name, lengths in groups:
+        chosen = [r for r in results if r[0] in lengths]
+        if chosen:
+            rows.append((name, len(chosen), sum(r[1] for r in chosen), sum(r[2] for r in chosen) / len(chosen)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--direct", action="store_true", help="call the digits package in-process (no HTTP)")
     mode.add_argument("--url", help="a running app (default: start app.py on a free port)")
     p.add_argument("--n", type=int, default=2000, help="digits per /digit condition (default 2000)")
-    p.add_argument("--n-numbers", type=int, default=1000, help="numbers for /number (default 1000)")
+    p.add_argument("--n-numbers", type=int, default=1000, help="numbers of 2-6 digits for /number (default 1000)")
+    p.add_argument("--n-long", type=int, default=500, help="numbers of 7-12 digits for /number (default 500)")
+    p.add_argument("--numbers-only", action="store_true",
+                   help="skip the /digit conditions (the numbers then differ from a full run's: fewer random draws)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=str(MNIST_DIR), help="directory with the MNIST IDX files")
     args = p.parse_args(argv)
@@ -127,17 +174,16 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     chosen = rng.choice(len(images), size=min(args.n, len(images)), replace=False)
     conditions = [(c, t) for t in (False, True) for c in ("large", "small", "off-centre")]
-    digit_sets = {
+    digit_sets = {} if args.numbers_only else {
         f"/digit {c}, {'transparent' if t else 'white'} canvas":
             [(png(digit_canvas(images[i], c, rng, t)), str(labels[i])) for i in chosen]
         for c, t in conditions
     }
-    digit_sets["/digit pen-drawn (12-24 px brush), white canvas"] = [
-        (png(pen_canvas(images[i], rng)), str(labels[i])) for i in chosen]
-    numbers = []
-    for _ in range(args.n_numbers):
-        picked = rng.choice(len(images), size=int(rng.integers(2, 7)), replace=False)
-        numbers.append((png(number_canvas(images[picked], rng)), "".join(str(labels[i]) for i in picked)))
+    if not args.numbers_only:
+        digit_sets["/digit pen-drawn (12-24 px brush), white canvas"] = [
+            (png(pen_canvas(images[i], rng)), str(labels[i])) for i in chosen]
+    numbers = number_set(images, labels, args.n_numbers, (2, 6), rng)
+    numbers += number_set(images, labels, args.n_long, (7, 12), rng)
 
     stack = contextlib.ExitStack()  # the app this run starts, stopped at the end
     with tempfile.TemporaryDirectory() as workdir:
@@ -153,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             where = f"HTTP {url} via gradio_client"
         try:
             rows = [run(name, samples, read_digit) for name, samples in digit_sets.items()]
-            rows.append(run("/number, 2-6 digits side by side (exact string)", numbers, read_number))
+            rows += number_rows(numbers, read_number)
         finally:
             stack.close()
 

@@ -7,12 +7,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from digits.preprocess import normalise
 from digits.weights import WEIGHTS_PATH, read_manifest, verified
 
-# Pixel statistics of the MNIST training set (ink = 1.0 on a 0.0 background). The network normalises its
-# input itself, so training, evaluation and the exported ONNX model all take plain [0, 1] images.
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
+# The network normalises its input itself (digits.preprocess.normalise), so training, evaluation and the
+# exported ONNX model all take plain [0, 1] images.
 
 
 def _conv(cin: int, cout: int, padding: int = 1) -> list[nn.Module]:
@@ -37,7 +36,7 @@ class DigitNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features((x - MNIST_MEAN) / MNIST_STD))
+        return self.classifier(self.features(normalise(x)))
 
 
 def load_model(weights: Path = WEIGHTS_PATH, expected_sha256: str | None = None) -> DigitNet:

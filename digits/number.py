@@ -18,13 +18,19 @@ MAX_DIGITS = 12            # at most this many digits are read
 FRAGMENT_AREA = 0.15       # strokes with less ink than this fraction of the largest stroke...
 FRAGMENT_HEIGHT = 0.5      # ...or shorter than this fraction of the tallest other stroke are parts of a digit
 MERGE_OVERLAP = 0.3        # strokes whose x-ranges overlap by this fraction of the narrower one form one digit
-WIDE = 1.25                # a digit wider than this times its height may be touching digits: try cuts
-SURE = 0.9                 # ...and cut if the confidences in both sides multiply to at least this and to more
-                           # than the confidence in the whole as one digit
-TOO_WIDE = 1.75            # a digit wider than this times its height is always cut (hardly any MNIST digit is)
-CUT_SPAN = (0.25, 0.75)    # cuts are tried at columns in this part of the width
-CUT_TRIES = 24             # at most this many cut columns per wide digit
-MIN_PIECE = 0.1            # each side of a cut must hold this fraction of the ink
+TRY_SPLIT = 0.5           # a digit wider than this times its height may be touching digits: segment it
+CUT_STEP = 1 / 8           # candidate cuts every this fraction of its height, and at the ink's thin columns:
+MAX_CUTS = 160             # at most about this many of the former (bounds the work on a long thin line)
+NECK = 0.6                 # local minima of ink per column below this fraction of the median column
+SEGMENT_WIDTH = (0.12, 1.4)  # a candidate digit spans this range of widths, as fractions of the height...
+SEGMENT_HEIGHT = 0.4       # ...at least this fraction of the height...
+MIN_PIECE = 0.06           # ...and at least this fraction of the ink
+SURE = 0.9                 # a segmentation into several digits is taken if the classifier's confidences in its
+                           # digits multiply to at least this and to more than its confidence in the whole
+TOO_WIDE = 1.75            # a digit wider than this times its height is always segmented (hardly any MNIST digit is)
+WHOLE_STROKE = 0.75        # a stroke with this fraction of its ink inside a candidate digit belongs to it whole
+LABEL_HEIGHT = 0.25        # overlay labels: this fraction of the median digit height...
+LABEL_MIN_PX = 11          # ...shrunk to no less than this when neighbours' labels would overlap
 
 
 @dataclass
@@ -54,30 +60,60 @@ class NumberResult:
         return {"number": self.number, "digits": [d.to_json() for d in self.digits]}
 
     def overlay(self) -> Image.Image:
-        """The input (flattened on white) with a box around each digit and its label and confidence above it."""
+        """The input (flattened on white) with a box around each digit and "label confidence" next to it (see
+        label_boxes: no two labels overlap)."""
         base = Image.new("RGB", self.image.size, "white")
         rgba = self.image.convert("RGBA")
         base.paste(rgba, mask=rgba.getchannel("A"))
         draw = ImageDraw.Draw(base)
-        line = max(2, round(0.004 * max(base.size)))
-        height = float(np.median([d.box[3] - d.box[1] for d in self.digits]))
-        font = ImageFont.load_default(size=max(12, round(0.25 * height)))
-        for digit in self.digits:
+        line = _line_width(base.size)
+        for digit, (text, font, (left, top, right, bottom)) in zip(self.digits, self.labels()):
             x0, y0, x1, y1 = digit.box
-            text = f"{digit.label} {float(digit.probabilities.max()):.0%}"
             draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(220, 30, 30), width=line)
-            left, top, right, bottom = draw.textbbox((x0, y0), text, font=font, anchor="lb")
-            if top < 0:  # no room above the box: write inside it
-                left, top, right, bottom = draw.textbbox((x0, y0), text, font=font, anchor="lt")
             draw.rectangle((left, top, right, bottom), fill=(220, 30, 30))
             draw.text((left, bottom), text, font=font, anchor="lb", fill="white")
         return base
+
+    def labels(self) -> list[tuple[str, ImageFont.FreeTypeFont, Box]]:
+        """Per digit: its overlay label "7 96%", the font and where it goes: above the box, else below it, else
+        (neighbours too close) in a smaller font, down to LABEL_MIN_PX; labels never overlap each other."""
+        draw = ImageDraw.Draw(Image.new("1", (1, 1)))
+        width, height = self.image.size
+        line = _line_width(self.image.size)
+        digit_height = float(np.median([d.box[3] - d.box[1] for d in self.digits]))
+        placed: list[tuple[str, ImageFont.FreeTypeFont, Box]] = []
+        for digit in self.digits:
+            x0, y0, x1, y1 = digit.box
+            text = f"{digit.label} {float(digit.probabilities.max()):.0%}"
+            size = max(LABEL_MIN_PX, round(LABEL_HEIGHT * digit_height))
+            while True:
+                font = ImageFont.load_default(size=size)
+                spots = [draw.textbbox((x0, y0 - line), text, font=font, anchor="lb"),
+                         draw.textbbox((x0, y1 + line), text, font=font, anchor="lt"),
+                         draw.textbbox((x0 + line, y0 + line), text, font=font, anchor="lt")]
+                free = [b for b in spots if b[1] >= 0 and b[3] <= height and b[2] <= width
+                        and not _overlaps_any(b, [box for _, _, box in placed])]
+                if free or size <= LABEL_MIN_PX:
+                    break
+                size = max(LABEL_MIN_PX, round(size * 0.8))
+            placed.append((text, font, tuple(int(v) for v in (free or spots)[0])))
+        return placed
+
+
+def _line_width(size: tuple[int, int]) -> int:
+    return max(2, round(0.004 * max(size)))
+
+
+def _overlaps_any(box: Box, others: list[Box], margin: int = 2) -> bool:
+    return any(box[0] < o[2] + margin and o[0] < box[2] + margin and box[1] < o[3] and o[1] < box[3]
+               for o in others)
 
 
 @dataclass
 class _Piece:
     ink: np.ndarray    # ink of the piece's region (other digits' ink may show; `mask` says what is ours)
     mask: np.ndarray   # strokes of this digit
+    labels: np.ndarray  # stroke id per pixel inside `mask`, 0 elsewhere
     x: int             # position of the arrays in the image
     y: int
 
@@ -100,7 +136,8 @@ def read_number(source: ImageSource) -> NumberResult:
         x0, y0 = max(x0 - 1, 0), max(y0 - 1, 0)  # keep the anti-aliased rim just outside the strokes
         region = (slice(y0, y1 + 1), slice(x0, x1 + 1))
         room = MAX_DIGITS - len(pieces) - (len(groups) - n - 1)  # digits this group may split into
-        pieces += _split_touching(_Piece(strokes.ink[region], np.isin(strokes.labels[region], ids), x0, y0), room)
+        mask = np.isin(strokes.labels[region], ids)
+        pieces += _segment(_Piece(strokes.ink[region], mask, np.where(mask, strokes.labels[region], 0), x0, y0), room)
     boxes = [_in_input(piece.box(), strokes.scale, image.size) for piece in pieces]
     order = sorted(range(len(pieces)), key=lambda i: boxes[i][0] + boxes[i][2])
     probabilities = classify(np.stack([to_mnist(pieces[i].ink, pieces[i].mask) for i in order]))
@@ -168,39 +205,124 @@ def _union(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _split_touching(piece: _Piece, room: int) -> list[_Piece]:
-    """A piece too wide for one digit, cut where the classifier is most confident in both sides (if sure and
-    surer than of the whole as one digit, or always if far too wide for one), recursively; else the piece.
-    Raises InputError if it would split into more than `room` digits."""
+def _segment(piece: _Piece, room: int) -> list[_Piece]:
+    """A piece that may hold several touching or overlapping digits, segmented where the classifier is most
+    confident: candidate cuts every CUT_STEP of the height and at thin columns of the ink, every run of
+    consecutive cuts a candidate digit (strokes mostly inside it whole, others cut at the columns), scored by
+    the classifier, the best segmentation found by dynamic programming (largest product of confidences, at
+    most `room` digits). Taken if sure and surer than the whole as one digit, or always if far too wide for one.
+    Raises InputError if a far too wide piece would need more than `room` digits."""
     x0, y0, x1, y1 = piece.box()
     width, height = x1 - x0, y1 - y0
-    if width <= WIDE * height:
+    if width <= TRY_SPLIT * height:
         return [piece]
-    left_col = x0 - piece.x
-    columns = np.unique(np.linspace(left_col + CUT_SPAN[0] * width, left_col + CUT_SPAN[1] * width,
-                                    CUT_TRIES).round().astype(int))
+    left = x0 - piece.x
+    bounds = _cut_columns(piece.mask[:, left:left + width], height) + left
+    spans = [(i, j) for i in range(len(bounds)) for j in range(i + 1, len(bounds))
+             if SEGMENT_WIDTH[0] * height <= bounds[j] - bounds[i] <= SEGMENT_WIDTH[1] * height]
+    strokes = _StrokeColumns(piece)
     total = piece.mask.sum()
-    candidates: list[tuple[_Piece, _Piece]] = []
-    for c in columns:
-        left, right = _cut(piece, c)
-        if min(left.mask.sum(), right.mask.sum()) >= MIN_PIECE * total:
-            candidates.append((left, right))
+    candidates: dict[tuple[int, int], _Piece] = {}
+    for i, j in spans:
+        mask = strokes.mask(bounds[i], bounds[j])
+        rows = np.flatnonzero(mask.any(axis=1))
+        if len(rows) and mask.sum() >= MIN_PIECE * total and rows[-1] - rows[0] + 1 >= SEGMENT_HEIGHT * height:
+            candidates[(i, j)] = _cropped(piece, mask)
+    forced = width > TOO_WIDE * height
     if not candidates:
+        if forced:  # far too wide for one digit, and no digit-shaped part in it (a long line)
+            raise _too_many_digits(f"more than {MAX_DIGITS}")
         return [piece]
-    images = [to_mnist(piece.ink, piece.mask)] + [to_mnist(p.ink, p.mask) for pair in candidates for p in pair]
-    confidence = classify(np.stack(images)).max(axis=1)
-    scores = confidence[1::2] * confidence[2::2]
-    best = int(scores.argmax())
-    if width <= TOO_WIDE * height and (scores[best] < SURE or scores[best] <= confidence[0]):
+    whole_confidence = float(classify(to_mnist(piece.ink, piece.mask)[None]).max())
+    keys = list(candidates)
+    confidence = classify(np.stack([to_mnist(p.ink, p.mask) for p in candidates.values()])).max(axis=1)
+    log_conf = {key: float(np.log(max(c, 1e-12))) for key, c in zip(keys, confidence)}
+    path = _best_path(log_conf, len(bounds) - 1, max(room, 1))
+    if path is None or len(path) < 2:
+        if forced and path is None:
+            raise _too_many_digits(f"more than {MAX_DIGITS}")
         return [piece]
-    if room < 2:
+    product = float(np.exp(sum(log_conf[key] for key in path)))
+    if not forced and (product < SURE or product <= whole_confidence):
+        return [piece]
+    if len(path) > room:
         raise _too_many_digits(f"more than {MAX_DIGITS}")
-    left, right = candidates[best]
-    lefts = _split_touching(left, room - 1)
-    return lefts + _split_touching(right, room - len(lefts))
+    return [candidates[key] for key in path]
 
 
-def _cut(piece: _Piece, column: int) -> tuple[_Piece, _Piece]:
-    """The piece cut in two at `column` (array coordinates): views of the columns left of it and from it on."""
-    left = _Piece(piece.ink[:, :column], piece.mask[:, :column], piece.x, piece.y)
-    return left, _Piece(piece.ink[:, column:], piece.mask[:, column:], piece.x + column, piece.y)
+def _cropped(piece: _Piece, mask: np.ndarray) -> _Piece:
+    """The part of `piece` in `mask`, its arrays cut to the mask's box plus a 1 px rim (the anti-aliased edge)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    top, left = max(int(rows[0]) - 1, 0), max(int(cols[0]) - 1, 0)
+    region = (slice(top, int(rows[-1]) + 2), slice(left, int(cols[-1]) + 2))
+    return _Piece(piece.ink[region], mask[region], piece.labels[region], piece.x + left, piece.y + top)
+
+
+def _cut_columns(mask: np.ndarray, height: int) -> np.ndarray:
+    """Candidate cut columns of a piece's mask (its box's columns): its edges, every CUT_STEP of the height, and
+    the columns where the ink is thinnest locally (touching digits usually meet at a thin neck)."""
+    width = mask.shape[1]
+    step = max(1, round(CUT_STEP * height), width // MAX_CUTS)
+    profile = np.convolve(mask.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
+    inner = np.arange(1, width - 1)
+    thin = profile[1:-1] <= NECK * np.median(profile[profile > 0])
+    minima = inner[thin & (profile[1:-1] < profile[:-2]) & (profile[1:-1] <= profile[2:])]
+    return np.unique(np.concatenate([[0, width], np.arange(step, width - step // 2, step), minima])).astype(int)
+
+
+def _best_path(log_conf: dict[tuple[int, int], float], last: int, room: int) -> list[tuple[int, int]] | None:
+    """The chain of spans (0, a), (a, b), ..., (z, last) with the largest sum of log confidences and more than
+    one span if any such chain of at most `room` spans exists (else the whole span alone, if scored); None if
+    no chain covers 0..last."""
+    # best[k][j]: best score of a chain of k spans from 0 to bound j, with its previous bound
+    best: list[dict[int, tuple[float, int]]] = [{0: (0.0, -1)}]
+    ends: dict[int, list[tuple[int, float]]] = {}
+    for (i, j), score in log_conf.items():
+        ends.setdefault(j, []).append((i, score))
+    for k in range(1, room + 1):
+        layer: dict[int, tuple[float, int]] = {}
+        for j in sorted(ends):
+            for i, score in ends[j]:
+                if i in best[k - 1]:
+                    total = best[k - 1][i][0] + score
+                    if j not in layer or total > layer[j][0]:
+                        layer[j] = (total, i)
+        best.append(layer)
+        if not layer:
+            break
+    chains = [k for k in range(2, len(best)) if last in best[k]]
+    if not chains:
+        return [(0, last)] if (0, last) in log_conf else None
+    k = max(chains, key=lambda n: best[n][last][0])
+    path, j = [], last
+    for level in range(k, 0, -1):
+        i = best[level][j][1]
+        path.append((i, j))
+        j = i
+    return path[::-1]
+
+
+class _StrokeColumns:
+    """Per stroke of a piece, how much of its ink lies left of each column: which strokes a candidate digit
+    between two columns holds whole (overlapping digits drawn apart stay apart) and which it cuts."""
+
+    def __init__(self, piece: _Piece) -> None:
+        self.piece = piece
+        ids = np.unique(piece.labels[piece.labels > 0])
+        self.index = np.zeros(int(ids.max()) + 1 if len(ids) else 1, np.int64)
+        self.index[ids] = np.arange(1, len(ids) + 1)
+        local = self.index[piece.labels]  # 0: not ours, 1..n: stroke
+        counts = np.zeros((len(ids) + 1, piece.mask.shape[1]), np.int64)
+        np.add.at(counts, (local, np.broadcast_to(np.arange(piece.mask.shape[1]), local.shape)), 1)
+        self.left_of = np.concatenate([np.zeros((len(ids) + 1, 1), np.int64), counts.cumsum(axis=1)], axis=1)
+        self.local = local
+
+    def mask(self, a: int, b: int) -> np.ndarray:
+        """Pixels of the candidate digit between columns a and b (array coordinates, b exclusive)."""
+        inside = (self.left_of[:, b] - self.left_of[:, a]) / np.maximum(self.left_of[:, -1], 1)
+        status = np.where(inside >= WHOLE_STROKE, 1, np.where(inside > 1 - WHOLE_STROKE, 2, 0))
+        status[0] = 0
+        state = status[self.local]
+        columns = np.zeros(self.piece.mask.shape[1], bool)
+        columns[a:b] = True
+        return (state == 1) | ((state == 2) & columns[None, :])

@@ -45,6 +45,9 @@ MAX_RADIUS = 24          # growing strokes by more px is done on a copy shrunk b
 BOX = 20                 # MNIST: longer side of the digit
 SIZE = 28                # MNIST: image side
 CENTRE = 14.0            # MNIST: centre of mass (row, column)
+# Pixel statistics of the MNIST training set (ink = 1.0 on a 0.0 background): the model's input normalisation.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
 
 _3x3 = np.ones((3, 3), np.uint8)
 
@@ -298,6 +301,12 @@ def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
         radius = round(radius / factor)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate(np.pad(digit, radius), disk)
+
+
+def normalise(images):
+    """The model's input normalisation of [0, 1] MNIST-format images (numpy arrays or torch tensors): the one
+    definition, applied inside DigitNet (and so inside its ONNX export); callers pass plain [0, 1] images."""
+    return (images - MNIST_MEAN) / MNIST_STD
 
 
 def preprocess(source: ImageSource) -> np.ndarray:

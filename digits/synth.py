@@ -58,11 +58,13 @@ def draw_digit(mnist: np.ndarray, size: int, x: int, y: int, canvas: tuple[int, 
     return render(ink, transparent)
 
 
-def draw_number(mnists: Sequence[np.ndarray], factor: float, gaps: Sequence[int], jitter: Sequence[int],
-                margin: int = 40, transparent: bool = False) -> Image.Image:
-    """MNIST digits side by side, each enlarged by `factor`; gaps[i] px between the ink boxes of digit i and
-    i + 1 (negative: they overlap, e.g. touch), jitter[i] px vertical offset of digit i."""
-    inks = [scaled(ink_crop(m), factor) for m in mnists]
+def draw_number(mnists: Sequence[np.ndarray], factor: float | Sequence[float], gaps: Sequence[int],
+                jitter: Sequence[int], margin: int = 40, transparent: bool = False) -> Image.Image:
+    """MNIST digits side by side, each enlarged by `factor` (one for all, or one per digit); gaps[i] px between
+    the ink boxes of digit i and i + 1 (negative: they overlap, e.g. touch), jitter[i] px vertical offset of
+    digit i."""
+    factors = [factor] * len(mnists) if isinstance(factor, (int, float)) else list(factor)
+    inks = [scaled(ink_crop(m), f) for m, f in zip(mnists, factors)]
     xs = [margin]
     for ink, gap in zip(inks, gaps):
         xs.append(xs[-1] + ink.shape[1] + gap)

@@ -113,3 +113,16 @@ assert not [name for name in sys.modules if name.split(".")[0] == "torch" and sy
 """
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_settings_do_not_import_the_weights_module():
+    """digits/config.py is read first by everything; the weights module (hashing, manifests) depends on it,
+    never the other way round."""
+    import ast
+
+    import digits.config
+
+    tree = ast.parse(open(digits.config.__file__).read())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not {name for name in imported if name and name.startswith("digits.") and name != "digits.errors"}

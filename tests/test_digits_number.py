@@ -77,6 +77,29 @@ def test_touching_digits_are_split(by_label, text, overlap):
     assert first[0] < second[0] and first[2] <= second[2]
 
 
+@pytest.mark.parametrize("text, gaps", [("17", [-5]), ("71", [-5]), ("14", [-5]), ("50", [-5]),
+                                        ("2806", [-4, -4, -3]), ("11", [-3])])
+def test_overlapping_digits_are_read(by_label, text, gaps):
+    """Ink boxes overlapping by a few px: the digits touch, or overlap in x without touching."""
+    assert digits.read_number(written(by_label, text, factor=7, gaps=gaps)).number == text
+
+
+def test_overlay_labels_never_overlap_and_stay_legible(by_label):
+    """Narrow digits close together ("1 90 96%" used to run into each other)."""
+    from digits.number import LABEL_MIN_PX
+
+    result = digits.read_number(written(by_label, "1190", factor=6, gaps=[4, 4, 4]))
+    assert result.number == "1190"
+    labels = result.labels()
+    boxes = [box for _, _, box in labels]
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] < a[2] <= result.image.width and 0 <= a[1] < a[3] <= result.image.height
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], f"labels {a} and {b} overlap"
+    assert all(font.size >= LABEL_MIN_PX for _, font, _ in labels)
+    assert [text.split()[0] for text, _, _ in labels] == list("1190")
+
+
 def test_specks_between_digits_are_ignored(by_label):
     image = written(by_label, "47", factor=8, gaps=[60])
     page = np.asarray(image).copy()

@@ -128,15 +128,42 @@ def test_copied_app_serves_predictions(standalone):
         proc.wait(30)
 
 
-def test_standalone_copy_keeps_the_packages_input_limits():
+def load_standalone_app():
+    spec = importlib.util.spec_from_file_location("testing_app", TESTING / "app.py")
+    standalone_app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(standalone_app)
+    return standalone_app
+
+
+# Testing/app.py's copies of digits/preprocess.py's constants (it must stay standalone: compared, not imported).
+COPIED_CONSTANTS = ("RASTER_FORMATS", "MAX_PIXELS", "MAX_SIDE", "MIN_CONTRAST", "FAINT", "STROKE", "SPECK",
+                    "MIN_EXTENT", "MIN_EXTENT_PX", "THIN", "THICK_TARGET", "MAX_RADIUS", "BOX", "SIZE", "CENTRE",
+                    "MNIST_MEAN", "MNIST_STD", "_OPENED_FORMATS", "_POSTSCRIPT", "_SIGNATURES", "_DAMAGED")
+
+
+def test_standalone_copy_keeps_the_packages_constants():
     """Testing/ must stay standalone, so it copies these; they must not drift from digits/ (and ocr/)."""
     import ocr.inputs
 
     preprocess = importlib.import_module("digits.preprocess")  # the module (digits.preprocess is also a function)
-
-    spec = importlib.util.spec_from_file_location("testing_app", TESTING / "app.py")
-    standalone_app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(standalone_app)
-    assert standalone_app.RASTER_FORMATS == preprocess.RASTER_FORMATS == ocr.inputs.RASTER_FORMATS
-    for name in ("MAX_PIXELS", "MAX_SIDE", "MAX_RADIUS"):
+    standalone_app = load_standalone_app()
+    assert standalone_app.RASTER_FORMATS == ocr.inputs.RASTER_FORMATS
+    for name in COPIED_CONSTANTS:
         assert getattr(standalone_app, name) == getattr(preprocess, name), name
+
+
+def test_standalone_copy_keeps_the_packages_functions():
+    """Its copies of the preprocessing steps, the normalisation and top 3 give what digits/ gives."""
+    preprocess = importlib.import_module("digits.preprocess")
+    standalone_app = load_standalone_app()
+    for path in SAMPLES[::5]:
+        image = preprocess.load_image(path)
+        np.testing.assert_array_equal(np.asarray(standalone_app.load_image(path)), np.asarray(image), path.name)
+        np.testing.assert_array_equal(standalone_app.ink_map(image), preprocess.ink_map(image), path.name)
+        np.testing.assert_array_equal(np.asarray(standalone_app.shrunk(image)), np.asarray(preprocess._shrunk(image)[0]))
+        thin = preprocess.find_strokes(path).ink
+        np.testing.assert_array_equal(standalone_app._thicken_thin_strokes(thin), preprocess._thicken_thin_strokes(thin))
+    x = np.linspace(0, 1, 11, dtype=np.float32)
+    np.testing.assert_array_equal(standalone_app.normalise(x), preprocess.normalise(x))
+    probabilities = digits.predict(SAMPLES[0])
+    assert standalone_app.top3(probabilities) == digits.top_k(probabilities, k=3)
