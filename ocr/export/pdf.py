@@ -1,30 +1,32 @@
 """Searchable PDF: the page as it was, with an invisible text layer whose words sit on their boxes.
 
-Libraries (docs/export.md says why): OCRmyPDF's text-layer renderer (ocrmypdf.fpdf_renderer, on fpdf2)
-draws each word invisibly (text render mode 3), stretched to its box, with a glyph-less fallback font,
-exactly as OCRmyPDF does for Tesseract; pikepdf puts that layer onto the ORIGINAL pages of a PDF input
-as a form XObject, so vector text, images, page size and rotation stay as they were. For an image the
-image itself is the page (at its own dpi, else IMAGE_DPI), under the text layer.
+Libraries (docs/export.md says why): fpdf2 writes the text layer: each word in text render mode 3
+(invisible), in the glyph-less font Occulta (OCRmyPDF's, every Unicode character blank, so no script
+is ever missing), sized to its line's height and stretched horizontally to its box, which is how
+Tesseract and OCRmyPDF place their words. pikepdf puts that layer onto the ORIGINAL pages of a PDF
+input as a form XObject, so vector text, images, page size and /Rotate stay as they were. For an image,
+the image itself (a JPEG as it is) is the page, at its own dpi or IMAGE_DPI.
 """
 from __future__ import annotations
 
 import tempfile
-from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
 import pikepdf
 from PIL import Image
 
-from ..inputs import open_document, open_image, sniff
 from ..config import settings
 from ..errors import InputError
+from ..inputs import open_document, open_image, sniff
 from ..result import OcrPage, OcrResult
-from .tree import page_element
+from .geometry import bbox
 
 IMAGE_DPI = 300.0  # an image without a (plausible) dpi of its own becomes a page at this resolution
 PLAUSIBLE_DPI = (50.0, 2400.0)
-TEXT_LAYER = pikepdf.Name("/OcrStudioText")
+FONT = Path(__file__).parent / "fonts" / "Occulta.ttf"  # ascent 0.8 em, descent 0.2 em
+FONT_ASCENT = 0.8
+MIN_FONT_PT = 1.0
 
 
 def write(result: OcrResult, source: bytes) -> bytes:
@@ -34,41 +36,54 @@ def write(result: OcrResult, source: bytes) -> bytes:
     return _image_pdf(result, source)
 
 
-@lru_cache(maxsize=1)
-def _fonts():
-    from ocrmypdf.font import MultiFontManager
-    import ocrmypdf
-
-    return MultiFontManager(Path(ocrmypdf.__file__).parent / "data")
-
-
-def _new_fpdf():
+def render_pages(pages: list[tuple[OcrPage, float]], images: list[Path] | None = None) -> bytes:
+    """One PDF page per (page, dpi), page size = pixels at that dpi, holding the invisible words;
+    with images, each image fills its page under the words."""
     from fpdf import FPDF
     from fpdf.enums import TextMode
 
-    import ocrmypdf.fpdf_renderer  # noqa: F401  (installs OCRmyPDF's fpdf2 patches)
-
     pdf = FPDF(unit="pt")
     pdf.set_auto_page_break(auto=False)
-    pdf.set_text_shaping(True)
     pdf.c_margin = 0
-    pdf.text_mode = TextMode.INVISIBLE
-    return pdf
-
-
-def render_pages(pages: list[tuple[OcrPage, float]], images: list[Path] | None = None) -> bytes:
-    """Text-layer pages (page, dpi) rendered by OCRmyPDF's fpdf2 renderer; with images, each image
-    is drawn over its page's invisible text (a "sandwich" page)."""
-    from ocrmypdf.fpdf_renderer import Fpdf2PdfRenderer
-
-    pdf = _new_fpdf()
-    registered: dict[str, str] = {}
+    pdf.set_creator("OCR Studio")
+    pdf.add_font("Occulta", fname=str(FONT))
     for k, (page, dpi) in enumerate(pages):
-        renderer = Fpdf2PdfRenderer(page=page_element(page, dpi), dpi=dpi, multi_font_manager=_fonts(),
-                                    invisible_text=True, image=images[k] if images else None)
-        renderer._registered_fonts = registered  # share font registration across pages, as OCRmyPDF does
-        renderer.render_to_pdf(pdf)
+        scale = 72.0 / dpi
+        width, height = page.width * scale, page.height * scale
+        pdf.add_page(format=(width, height))
+        if images:
+            pdf.image(str(images[k]), x=0, y=0, w=width, h=height)
+        pdf.text_mode = TextMode.INVISIBLE
+        for line in page.lines:
+            _words(pdf, line, page, scale)
+        pdf.text_mode = TextMode.FILL
     return bytes(pdf.output())
+
+
+def _words(pdf, line, page: OcrPage, scale: float) -> None:
+    """A line's words, each on its box: font size = the box height, stretched to the box width; an
+    explicit space, stretched over the gap, follows every word but the last, so text extractors
+    split the words where we did."""
+    words = [(w.text, bbox(w.box, page.width, page.height)) for w in line.words]
+    if not words and line.text.strip():
+        words = [(line.text.strip(), bbox(line.box, page.width, page.height))]
+    for k, (text, b) in enumerate(words):
+        size = max(b.height * scale, MIN_FONT_PT)
+        pdf.set_font("Occulta", size=size)
+        baseline = b.y0 * scale + FONT_ASCENT * size
+        _stretched(pdf, text, b.x0 * scale, baseline, b.width * scale)
+        if k + 1 < len(words):
+            gap = max(words[k + 1][1].x0 - b.x1, 1) * scale
+            _stretched(pdf, " ", b.x1 * scale, baseline, gap)
+    pdf.set_stretching(100.0)
+
+
+def _stretched(pdf, text: str, x: float, baseline: float, width: float) -> None:
+    pdf.set_stretching(100.0)  # get_string_width() counts the current stretching in
+    natural = pdf.get_string_width(text)
+    if natural > 0:
+        pdf.set_stretching(100.0 * width / natural)
+        pdf.text(x, baseline, text)
 
 
 def _image_pdf(result: OcrResult, source: bytes) -> bytes:
