@@ -14,6 +14,7 @@ Prints a markdown table. tests/test_ocr_export_pdf.py asserts the same checks on
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import subprocess
 import tempfile
@@ -90,7 +91,7 @@ def word_box_share(pdf: Path, result: OcrResult) -> tuple[float, int]:
 
 def page_sizes(pdf: Path | bytes) -> list[tuple[float, float, int]]:
     """(width, height, /Rotate) of each page's crop box, in points."""
-    with pikepdf.open(pdf if isinstance(pdf, Path) else __import__("io").BytesIO(pdf)) as doc:
+    with pikepdf.open(pdf if isinstance(pdf, Path) else io.BytesIO(pdf)) as doc:
         return [(round(float(p.cropbox[2] - p.cropbox[0]), 2), round(float(p.cropbox[3] - p.cropbox[1]), 2),
                  int(p.obj.get("/Rotate", 0))) for p in doc.pages]
 

@@ -18,7 +18,7 @@ from ocrmypdf.pluginspec import OcrEngine, OrientationConfidence
 from PIL import Image
 
 from .layout import Line
-from .export.geometry import bbox
+from .export.geometry import bbox, line_groups
 from .result import OcrPage, OcrResult
 
 ENGINE_NAME = "ocrstudio"
@@ -100,9 +100,7 @@ def page_element(page: OcrPage, dpi: float, page_number: int | None = None) -> O
     """The page's blocks as paragraphs, their lines and the lines' words, with pixel boxes."""
     root = OcrElement(ocr_class=OcrClass.PAGE, bbox=BoundingBox(0, 0, page.width, page.height), dpi=dpi,
                       page_number=page.index if page_number is None else page_number)
-    grouped = {i for block in page.blocks for i in block.lines}
-    groups = [b.lines for b in page.blocks] + [[i] for i in range(len(page.lines)) if i not in grouped]
-    for members in groups:
+    for _, members in line_groups(page):
         lines = [_line(page.lines[i], page) for i in members]
         lines = [line for line in lines if line is not None]
         if not lines:

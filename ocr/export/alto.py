@@ -10,7 +10,7 @@ from lxml.builder import ElementMaker
 
 from ..layout import Line
 from ..result import OcrPage, OcrResult
-from .geometry import Bbox, bbox
+from .geometry import Bbox, bbox, line_groups
 
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -47,10 +47,7 @@ def _box(b: Bbox) -> dict[str, str]:
 def _page(page: OcrPage) -> etree._Element:
     n = page.index + 1
     space = A.PrintSpace(_box(Bbox(0, 0, page.width, page.height)), ID=f"P{n}_PS")
-    grouped = {i for block in page.blocks for i in block.lines}
-    groups = [(b.kind, b.lines) for b in page.blocks]
-    groups += [("text", [i]) for i in range(len(page.lines)) if i not in grouped]
-    for k, (kind, members) in enumerate(groups, 1):
+    for k, (kind, members) in enumerate(line_groups(page), 1):
         if not members:
             continue
         ident = f"P{n}_B{k}"

@@ -30,3 +30,10 @@ def bbox(points: Sequence[Sequence[float]], width: int, height: int) -> Bbox:
     x1 = max(min(int(round(max(xs) + 0.49)), width), x0 + 1)
     y1 = max(min(int(round(max(ys) + 0.49)), height), y0 + 1)
     return Bbox(x0, y0, x1, y1)
+
+
+def line_groups(page) -> list[tuple[str, list[int]]]:
+    """(kind, line indices) of each block of an OcrPage in reading order, then any line no block holds."""
+    grouped = {i for block in page.blocks for i in block.lines}
+    groups = [(block.kind, list(block.lines)) for block in page.blocks]
+    return groups + [("text", [i]) for i in range(len(page.lines)) if i not in grouped]

@@ -7,7 +7,7 @@ from lxml.builder import ElementMaker
 
 from ..layout import Line
 from ..result import OcrPage, OcrResult
-from .geometry import bbox
+from .geometry import bbox, line_groups
 
 XHTML = "http://www.w3.org/1999/xhtml"
 DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
@@ -45,10 +45,7 @@ def _page(page: OcrPage) -> etree._Element:
     n = page.index + 1
     div = E.div({"class": "ocr_page", "id": f"page_{n}",
                  "title": f"bbox 0 0 {page.width} {page.height}; ppageno {page.index}"})
-    grouped = {i for block in page.blocks for i in block.lines}
-    groups = [(b.kind, b.lines) for b in page.blocks]
-    groups += [("text", [i]) for i in range(len(page.lines)) if i not in grouped]
-    for k, (kind, members) in enumerate(groups, 1):
+    for k, (kind, members) in enumerate(line_groups(page), 1):
         lines = [page.lines[i] for i in members]
         if not lines:
             continue

@@ -10,6 +10,7 @@ from statistics import median
 
 from ..layout import Line
 from ..result import OcrPage, OcrResult
+from .geometry import line_groups
 
 HEADING_SCALE = 1.5
 HEADING_MAX_WORDS = 12
@@ -31,9 +32,7 @@ def page_markdown(page: OcrPage) -> str:
         return ""
     typical = median(_height(line) for line in page.lines)
     out: list[str] = []
-    grouped = {i for block in page.blocks for i in block.lines}
-    groups = [(b.kind, b.lines) for b in page.blocks] + [("text", [i]) for i in range(len(page.lines)) if i not in grouped]
-    for kind, members in groups:
+    for kind, members in line_groups(page):
         lines = [page.lines[i] for i in members]
         if kind == "table":
             out.append(_table(lines))
