@@ -74,7 +74,10 @@ def _iou(a, b) -> float:
 def word_box_share(pdf: Path, result: OcrResult) -> tuple[float, int]:
     """(share of text-layer words lying on the box of the same OCR word with IoU >= IOU_MIN, words)."""
     hits = total = 0
+    rotations = [rotate for _, _, rotate in page_sizes(pdf)]
     for index, width, height, words in pdf_words(pdf):
+        if rotations[index] % 180 == 90:  # words come upright, the page size as stored (turned)
+            width, height = height, width
         page = result.pages[index]
         sx, sy = page.width / width, page.height / height
         ours: dict[str, list[tuple[float, float, float, float]]] = {}

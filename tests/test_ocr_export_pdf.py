@@ -77,8 +77,10 @@ def test_vector_pdf_content_is_kept(samples_dir, tmp_path):
 
 
 def test_rotated_pdf_page_gets_its_words_in_place(samples_dir, tmp_path):
-    source = tmp_path / "rotated.pdf"
-    with pikepdf.open(samples_dir / "documents" / "two_column.pdf") as doc:
+    """A page stored sideways and shown upright by /Rotate 90 (as scanners write them)."""
+    raw, source = tmp_path / "sideways.pdf", tmp_path / "rotated.pdf"
+    Image.open(samples_dir / "documents" / "two_column.png").convert("RGB").rotate(90, expand=True).save(raw, resolution=150)
+    with pikepdf.open(raw) as doc:
         doc.pages[0].obj["/Rotate"] = 90
         doc.save(source)
     result, pdf = _searchable(source, tmp_path)
