@@ -2,7 +2,7 @@
 
     python app.py [--host HOST] [--port PORT] [--share]
 
-Named endpoints (a public contract, see README "API"): /ocr, /digit, /number.
+Named endpoints (a public contract, see README "API"): /ocr, /export, /digit, /number.
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from starlette.middleware import Middleware
 
 import digits
 import ocr
+from ocr.export import FORMATS
+from ocr.export.batch import export_batch, fresh_folder
 from serving.gate import ApiGate
 from serving.lanes import Lane, run_in_lane
 from serving.logs import logged, setup_logs
@@ -107,6 +109,33 @@ def show_tables(result: dict | None) -> tuple[dict, str | None]:
     return gr.update(value=rows, visible=True), handle.name
 
 
+FORMAT_LABELS = {"pdf": "Searchable PDF", "hocr": "hOCR", "alto": "ALTO XML", "md": "Markdown", "txt": "Text",
+                 "json": "JSON"}
+
+
+@logged("/export", INPUT_ERRORS)
+def export_documents(files: list | None, formats: list[str] | None, progress: gr.Progress = gr.Progress()) -> list[str]:
+    """One file per input and format (<stem>.pdf, .hocr, .alto.xml, .md, .txt, .json), plus ocr-export.zip
+    when there are several and export-errors.txt naming each file that could not be read."""
+    paths = [_file_path(f) if isinstance(f, dict) else f for f in (files or [])]
+    paths = [str(p) for p in paths if p]
+    if not paths:
+        raise gr.Error("Upload one or more images or PDFs first.")
+    if not formats:
+        raise gr.Error(f"Pick at least one format ({', '.join(FORMATS)}).")
+
+    def report(k: int, count: int, name: str, done: int, total: int) -> None:
+        progress((done, total), desc=f"File {k + 1} of {count}: {name}", unit="pages")
+
+    folder = fresh_folder(Path(tempfile.gettempdir()) / "ocr-studio-export", UPLOAD_TTL_S)
+    batch = export_batch([(p, Path(p).name) for p in paths], formats, folder, progress=report)
+    if not batch.files:
+        raise gr.Error("No file could be read. " + " ".join(f"{name}: {reason}" for name, reason in batch.failures))
+    for name, reason in batch.failures:
+        gr.Warning(f"{name}: {reason}")
+    return [str(p) for p in batch.downloads()]
+
+
 def sketch_drawing(payload: dict | None, pad: gr.Sketchpad) -> Image.Image | None:
     """The drawing in a raw sketch-pad payload, decoded by digits (never by Gradio): the browser's parts
     come from the component's blob storage, an API client's as uploaded files."""
@@ -147,6 +176,19 @@ def build_app() -> gr.Blocks:
                     result_json = gr.JSON(label="Lines, boxes, confidences", open=False)
                     tables = gr.Dataframe(label="Tables (cells by row and column)", visible=False, interactive=False)
                     tables_file = gr.File(label="Tables as CSV", interactive=False)
+            with gr.Accordion("Export documents: searchable PDF, hOCR, ALTO, Markdown, text, JSON", open=True):
+                with gr.Row():
+                    with gr.Column():
+                        export_files = gr.File(label="Images or PDFs (one or many)", file_count="multiple",
+                                               file_types=["image", ".pdf"], type="filepath")
+                        export_formats = gr.CheckboxGroup([(FORMAT_LABELS[f], f) for f in FORMATS], value=["pdf", "md"],
+                                                          label="Formats")
+                        export_button = gr.Button("Export", variant="primary")
+                    with gr.Column():
+                        downloads = gr.File(label="Downloads (one file per input and format; a zip when several)",
+                                            file_count="multiple", interactive=False)
+            export_button.click(export_documents, [export_files, export_formats], downloads, api_name="export",
+                                concurrency_limit=1, concurrency_id="ocr")
             ocr_outputs = [text, overlay, result_json]
             read = ocr_button.click(read_document, document, ocr_outputs, api_name="ocr", concurrency_limit=1,
                                     concurrency_id="ocr")

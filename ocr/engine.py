@@ -22,6 +22,7 @@ from .layout import Fragment
 from .orientation import OrientationClassifier
 from .spacing import restore_spaces
 from .tiles import RawLine, Tile, merge_tiles, plan_tiles
+from .words import split_words
 
 DETECTION_MODEL = "PP-OCRv6_small_det"
 RECOGNITION_MODEL = "PP-OCRv6_small_rec"
@@ -213,8 +214,10 @@ def _fragment(rgb: np.ndarray, line: RawLine, cut: bool) -> Fragment:
     """A recognised line with the spaces the page shows put back; lines of a tiled image may have
     been cut at a tile edge and end in a space run, which is stripped."""
     text = restore_spaces(rgb, line.text, line.runs, line.run_boxes, line.box)
+    text = text.strip() if cut else text
     box = tuple((float(x), float(y)) for x, y in line.box)
-    return Fragment(text=text.strip() if cut else text, score=line.score, box=box)
+    words = split_words(text, line.score, line.runs, line.run_boxes, line.box)
+    return Fragment(text=text, score=line.score, box=box, words=words)
 
 
 def _pipeline_config() -> dict[str, Any]:

@@ -61,12 +61,23 @@ MAX_SKEW_DEGREES = 15.0
 
 
 @dataclass(frozen=True)
-class Fragment:
-    """One detected text box with its recognised text; box = 4 points clockwise from top-left."""
+class Word:
+    """One word of a line (text without spaces) with its box: 4 points clockwise from top-left."""
 
     text: str
     score: float
     box: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """One detected text box with its recognised text; box = 4 points clockwise from top-left;
+    words = its words left to right (ocr/words.py), empty when not known."""
+
+    text: str
+    score: float
+    box: tuple[Point, ...]
+    words: tuple[Word, ...] = ()
 
 
 @dataclass
@@ -77,6 +88,7 @@ class Line:
     score: float
     box: list[list[float]]
     fragments: list[int]
+    words: list[Word] = field(default_factory=list)  # the fragments' words, in reading order
 
 
 @dataclass
@@ -469,7 +481,8 @@ def _assemble(plans: list[_BlockPlan], fragments: Sequence[Fragment], page: _Pag
         first = len(layout.lines)
         for row in plan.rows:
             layout.lines.append(Line(text=_row_text(row, plan, page), score=_score(row, fragments),
-                                     box=frame.polygon(page.span(row)), fragments=list(row)))
+                                     box=frame.polygon(page.span(row)), fragments=list(row),
+                                     words=[w for i in row for w in fragments[i].words]))
         members = [i for row in plan.rows for i in row]
         layout.blocks.append(Block(kind=plan.kind, box=frame.polygon(page.span(members)),
                                    lines=list(range(first, len(layout.lines))), cells=_cells(plan, page, frame)))

@@ -161,4 +161,10 @@ def tables_csv(result: dict[str, Any]) -> str:
 
 
 def _line_json(line: Line, page: int) -> dict[str, Any]:
-    return {"text": line.text, "score": round(float(line.score), 4), "box": _points(line.box), "page": page}
+    return {
+        "text": line.text,
+        "score": round(float(line.score), 4),
+        "box": _points(line.box),
+        "page": page,
+        "words": [{"text": w.text, "score": round(float(w.score), 4), "box": _points(w.box)} for w in line.words],
+    }
