@@ -1,11 +1,13 @@
 """Shared fixtures: where the real data lives, free ports and the app started as its own process."""
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from deploy import server
 
@@ -55,6 +57,44 @@ def serve_app() -> Callable:
         env = {"OCR_STUDIO_LOG_DIR": str(work / "logs"), "GRADIO_TEMP_DIR": str(work / "uploads"), **settings}
         return server.serving(REPO, work / "app.log", env=env)
     return start
+
+
+@pytest.fixture(scope="module")
+def in_process_app(tmp_path_factory) -> Iterator[tuple]:
+    """(demo, log_dir): the Blocks app served from this process on a free local port (app.launch, with the
+    API gate), its request log in a temp dir; closed when the test module ends."""
+    import app
+    from serving import logs
+
+    log_dir = tmp_path_factory.mktemp("logs")
+    logs.close_logs()
+    logs.setup_logs(log_dir)
+    demo = app.build_app()
+    app.launch(demo, "127.0.0.1", server.free_port())
+    yield demo, log_dir
+    demo.close()
+
+
+@pytest.fixture
+def bad_image(tmp_path: Path) -> Callable[[str], Path]:
+    """bad_image(kind) writes a broken or hostile picture under tmp_path and gives its path: "empty", "text"
+    (not an image), "truncated" (a PNG cut after 200 bytes) or "WxH" (a black 1-bit PNG that size: a
+    decompression bomb of many pixels in a few kB)."""
+    def write(kind: str) -> Path:
+        path = tmp_path / f"{kind}.png"
+        if kind == "empty":
+            path.write_bytes(b"")
+        elif kind == "text":
+            path.write_text("this is not an image\n")
+        elif kind == "truncated":
+            buffer = io.BytesIO()
+            Image.new("RGB", (400, 300), "white").save(buffer, "PNG")
+            path.write_bytes(buffer.getvalue()[:200])
+        else:
+            width, height = map(int, kind.split("x"))
+            Image.new("1", (width, height)).save(path)
+        return path
+    return write
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deploy import server
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("OCR_STUDIO_CHROMIUM", "/usr/bin/chromium"))
@@ -32,19 +31,10 @@ ONE_ZERO = [[(0.28, 0.25), (0.28, 0.75)],
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> Iterator[str]:
-    """`python app.py` on a free port (deploy/server.py starts, health-checks and stops it)."""
-    work = tmp_path_factory.mktemp("browser")
-    port = server.free_port()
-    log = work / "app.log"
-    process = server.launch(REPO, port, log, env={"OCR_STUDIO_LOG_DIR": str(work / "logs"),
-                                                  "GRADIO_TEMP_DIR": str(work / "uploads")})
-    url = server.base_url("127.0.0.1", port)
-    try:
-        server.wait_healthy(url, process.pid, log)
-        yield url
-    finally:
-        server.stop(process.pid)
+def app_url(serve_app, tmp_path_factory) -> Iterator[str]:
+    """`python app.py` on a free port, started, health-checked and stopped by the shared helper."""
+    with serve_app(tmp_path_factory.mktemp("browser")) as app:
+        yield app.url
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 tagged without ever moving a tag; the full deployment (fresh venv + pip) is the slow test at the end."""
 from __future__ import annotations
 
-import io
 import os
 import stat
 import subprocess

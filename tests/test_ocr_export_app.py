@@ -10,22 +10,14 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-import app
 from ocr.export import FORMATS
-from serving import logs
-from tests.test_app import _free_port
 
 ALL = list(FORMATS)
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    logs.close_logs()
-    logs.setup_logs(tmp_path_factory.mktemp("logs"))
-    demo = app.build_app()
-    app.launch(demo, "127.0.0.1", _free_port())
-    yield Client(demo.local_url, verbose=False)
-    demo.close()
+def client(in_process_app) -> Client:
+    return Client(in_process_app[0].local_url, verbose=False)
 
 
 def _names(paths) -> list[str]:

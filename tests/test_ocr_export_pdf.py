@@ -3,7 +3,6 @@ boxes (IoU >= 0.5); a PDF input keeps its pages, sizes, rotation and content. Re
 from __future__ import annotations
 
 import shutil
-from io import BytesIO
 from pathlib import Path
 
 import numpy as np
