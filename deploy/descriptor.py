@@ -155,8 +155,8 @@ def check_files(root: Path, desc: dict) -> list[Problem]:
         if (root / rel).is_file() and not is_excluded(rel):
             problems.append(Problem(rel, "listed, but no package.include entry selects it"))
     for rel in sorted(selected - set(listed)):
-        problems.append(Problem(rel, f"in the package (package.include) but not listed in descriptor.json files; "
-                                     f"run `python -m deploy update`"))
+        problems.append(Problem(rel, "in the package (package.include) but not listed in descriptor.json files; "
+                                     "run `python -m deploy update`"))
     return problems
 
 

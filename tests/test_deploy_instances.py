@@ -48,7 +48,7 @@ def test_start_reports_a_healthy_instance(running: dict):
     assert (row["state"], row["pid"], row["version"]) == ("healthy", running["pid"], load(REPO)["version"])
     assert row["uptime_s"] >= 0
     info = server.api_info(row["url"])
-    assert set(info["named_endpoints"]) == {"/ocr", "/digit", "/number"}
+    assert set(info["named_endpoints"]) == {"/ocr", "/export", "/digit", "/number"}
 
 
 def test_check_against_the_running_app(running: dict):
@@ -64,7 +64,7 @@ def test_check_against_the_running_app(running: dict):
     assert len(messages) == 3
     assert messages[0].startswith("descriptor.json:api.endpoints[0].inputs: 1 [('path', 'File')] in descriptor.json, "
                                   "but the app has 1 [('document', 'File')]")
-    assert messages[1].startswith("descriptor.json:api.endpoints[1]: /digit is not served by the app")
+    assert messages[1].startswith("descriptor.json:api.endpoints[2]: /digit is not served by the app")
     assert messages[2] == "descriptor.json:api.endpoints: the app serves /extra, which the descriptor does not list"
 
 

@@ -75,7 +75,8 @@ def test_json_shape(receipt_result: ocr.OcrResult) -> None:
         assert all(0 <= i < len(page["lines"]) for i in block["lines"])
     covered = sorted(i for block in page["blocks"] for i in block["lines"])
     assert covered == list(range(len(page["lines"])))
-    assert {m["name"] for m in data["model"]["models"]} == {"PP-OCRv6_small_det", "PP-OCRv6_small_rec"}
+    assert {m["name"] for m in data["model"]["models"]} == {"PP-OCRv6_small_det", "PP-OCRv6_small_rec",
+                                                        "PULC_text_image_orientation"}
     assert data["timings"]["total"] > 0 and data["timings"]["ocr"] > 0
 
 
