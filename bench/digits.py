@@ -115,8 +115,8 @@ def direct_readers() -> tuple[Callable[[bytes], str], Callable[[bytes], str]]:
 
 
 def http_readers(url: str, workdir: Path) -> tuple[Callable[[bytes], str], Callable[[bytes], str]]:
-    from gradio_client import Client, handle_file
-    client = Client(url, verbose=False)
+    from gradio_client import handle_file
+    client = server.api_client(url)
     counter = iter(range(10**9))
 
     def sketch(data: bytes) -> dict:

@@ -47,8 +47,8 @@ def drawings() -> list[Path]:
 
 def client_process(url: str, endpoint: str, files: list[str], calls: int, start: mp.Barrier, out: mp.Queue) -> None:
     """One client: connect, wait for everyone, make `calls` sequential calls; put (endpoint, latencies, errors)."""
-    from gradio_client import Client, handle_file
-    client = Client(url, verbose=False)
+    from gradio_client import handle_file
+    client = server.api_client(url)
     latencies: list[float] = []
     errors: list[str] = []
     start.wait()

@@ -7,6 +7,7 @@ with the centre of mass at (14, 14). Output images hold ink 1.0 on a 0.0 backgro
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -185,9 +186,10 @@ def ink_map(image: Image.Image) -> np.ndarray:
 
     Transparent canvas (alpha at the border mostly clear): the ink is the alpha channel. Otherwise the
     paper colour is the median of the border and the ink is the colour deviation from it, darker or lighter
-    than the paper, whichever reaches further.
+    than the paper, whichever reaches further. (Computed on 8-bit channels with OpenCV: float arrays and
+    numpy's max over the channel axis cost ~100 ms per 800x800 canvas.)
     """
-    pixels = np.asarray(image, dtype=np.float32)
+    pixels = np.asarray(image)
     if pixels.ndim == 2:
         pixels = pixels[..., None]
     colour = pixels
@@ -198,11 +200,12 @@ def ink_map(image: Image.Image) -> np.ndarray:
                 return _relative(alpha)
             opaque = colour[alpha >= 128]
             paper = np.median(opaque if len(opaque) else colour.reshape(-1, colour.shape[2]), axis=0)
-            weight = alpha[..., None] / 255
-            colour = colour * weight + paper * (1 - weight)
-    paper = np.median(_border(colour), axis=0)
-    darker = (paper - colour).max(axis=2)
-    lighter = (colour - paper).max(axis=2)
+            weight = alpha[..., None].astype(np.float32) / 255
+            colour = (colour * weight + paper * (1 - weight)).round().astype(np.uint8)
+    paper = np.median(_border(colour), axis=0).round().astype(np.uint8)
+    channels = cv2.split(np.ascontiguousarray(colour))
+    darker = functools.reduce(cv2.max, [cv2.subtract(np.full_like(c, p), c) for c, p in zip(channels, paper)])
+    lighter = functools.reduce(cv2.max, [cv2.subtract(c, np.full_like(c, p)) for c, p in zip(channels, paper)])
     return _relative(darker if darker.max() >= lighter.max() else lighter)
 
 
