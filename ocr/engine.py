@@ -21,6 +21,7 @@ from .errors import ModelError
 from .layout import Fragment
 from .orientation import OrientationClassifier
 from .spacing import restore_spaces
+from .stacks import is_stack_candidate, stack_pieces
 from .tiles import RawLine, Tile, merge_tiles, plan_tiles
 from .words import split_words
 
@@ -184,17 +185,36 @@ class Engine:
         lines = zip(
             result["rec_texts"], result["rec_scores"], result["rec_polys"], result["text_word"], result["text_word_region"]
         )
-        return [
-            RawLine(
-                text=text,
-                score=float(score),
-                box=np.asarray(poly, dtype=np.float64),
-                runs=tuple(runs),
-                run_boxes=tuple(np.asarray(box, dtype=np.float64) for box in run_boxes),
-            )
-            for text, score, poly, runs, run_boxes in lines
-            if text.strip()
-        ]
+        read = [_raw_line(text, score, poly, runs, run_boxes) for text, score, poly, runs, run_boxes in lines]
+        read = self._unstack(rgb, result["dt_polys"], read)
+        return [line for line in read if line.text.strip()]
+
+    def _unstack(self, rgb: np.ndarray, polys: list[np.ndarray], read: list[RawLine]) -> list[RawLine]:
+        """Tall boxes that are columns of stacked table cells (ocr/stacks.py) replaced by their
+        pieces read upright, where every piece reads above REC_SCORE_THRESH and the pieces read
+        more confidently on average than the box (or the box was dropped for a low score)."""
+        from paddlex.inference.pipelines.components import cal_ocr_word_box
+
+        stacks = [(poly, pieces) for poly in polys if is_stack_candidate(poly) for pieces in [stack_pieces(rgb, poly)] if pieces]
+        if not stacks:
+            return read
+        crops = [crop[:, :, ::-1].copy() for _, pieces in stacks for crop, _ in pieces]
+        recognizer = self._ocr.paddlex_pipeline._pipeline.text_rec_model
+        with self._predict_lock:
+            results = iter(list(recognizer(crops, return_word_box=True)))
+        for poly, pieces in stacks:
+            texts = [next(results) for _ in pieces]
+            scores = [float(r["rec_score"]) for r in texts]
+            whole = next((k for k, line in enumerate(read) if np.array_equal(line.box, poly)), None)
+            if min(scores) < REC_SCORE_THRESH or (whole is not None and sum(scores) / len(scores) <= read[whole].score):
+                continue
+            split = [_raw_line(r["rec_text"][0], r["rec_score"], box, *cal_ocr_word_box(r["rec_text"][0], box, r["rec_text"][1]))
+                     for (_, box), r in zip(pieces, texts)]
+            if whole is None:
+                read.extend(split)
+            else:
+                read[whole:whole + 1] = split
+        return read
 
     def _second_limit(self, polys: list[np.ndarray], long_side: int) -> int | None:
         """A larger detection size when the image was shrunk so much that its text got too small
@@ -208,6 +228,11 @@ class Engine:
         wanted = long_side * TARGET_BOX_PX / statistics.median(heights) if heights else long_side
         limit = min(self._max_limit, long_side, math.ceil(wanted))
         return limit if limit > self._limit * 1.2 else None
+
+
+def _raw_line(text: str, score: float, poly: Any, runs: Any, run_boxes: Any) -> RawLine:
+    return RawLine(text=text, score=float(score), box=np.asarray(poly, dtype=np.float64), runs=tuple(runs),
+                   run_boxes=tuple(np.asarray(box, dtype=np.float64) for box in run_boxes))
 
 
 def _fragment(rgb: np.ndarray, line: RawLine, cut: bool) -> Fragment:

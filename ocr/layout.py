@@ -43,6 +43,19 @@ COLUMN_MIN_LINES = 3
 COLUMN_MIN_WIDTH = 6.0
 COLUMN_MIN_WORDS = 3
 COLUMN_MIN_LETTERS = 0.5
+# List columns (election bulletins, directories, indexes): side-by-side columns of short entries
+# (names, labels, counts) that fail the prose test but are still read column by column. Gutters are
+# measured between the words' ink (the detector's padded boxes of a right-aligned count and the
+# next column's first word touch across a ruling line). Sub-columns narrower than COLUMN_MIN_WIDTH
+# x h (a column's own counts and codes) join the column on their left. Each column has
+# LIST_MIN_LINES lines or more and LIST_MIN_BREAKS blank-line breaks (gaps of LIST_BREAK x h or
+# more between consecutive lines) or more, and at least LIST_MIN_OWN_BREAKS of all breaks are not
+# shared by every other column (no break overlapping it there): the columns group their entries
+# independently. A table's rows, and so its blank rows, are shared by all its columns.
+LIST_MIN_LINES = 8
+LIST_MIN_BREAKS = 2
+LIST_BREAK = 0.5
+LIST_MIN_OWN_BREAKS = 0.5
 # Tables: TABLE_MIN_ROWS consecutive rows, each split into cells by gaps of CELL_GAP x h or more,
 # whose cells leave common vertical whitespace (TABLE_COLUMN_MIN_GAP x h or more) between columns.
 CELL_GAP = 1.0
@@ -175,6 +188,15 @@ class _Page:
     h: float
     cores: dict[int, _Rect] = field(default_factory=dict)  # rects without the detector's padding
     core_h: float = 1.0
+    inks: dict[int, tuple[float, float]] = field(default_factory=dict)  # x-extent of the words
+    line_memo: dict[tuple[int, ...], list[list[int]]] = field(default_factory=dict, compare=False)
+
+    def lines(self, idx: Sequence[int]) -> list[list[int]]:
+        """_lines(idx), remembered (the list-column search looks at the same columns often)."""
+        key = tuple(sorted(idx))
+        if key not in self.line_memo:
+            self.line_memo[key] = _lines(key, self)
+        return self.line_memo[key]
 
     def span(self, idx: Sequence[int]) -> _Rect:
         rects = [self.rects[i] for i in idx]
@@ -200,8 +222,9 @@ def analyze(fragments: Sequence[Fragment], width: int, height: int) -> Layout:
     rects = {i: frame.bounds(fragments[i].box) for i in kept}
     h = max(median(r.height for r in rects.values()), 1.0)
     cores = {i: _core(r, h) for i, r in rects.items()}
+    inks = {i: _ink(fragments[i], frame, cores[i]) for i in kept}
     page = _Page({i: fragments[i].text.strip() for i in kept}, rects, h, cores,
-                 max(median(r.height for r in cores.values()), 1.0))
+                 max(median(r.height for r in cores.values()), 1.0), inks)
     plans = [plan for region in _regions(kept, page) for plan in _blocks(region, page)]
     return _assemble(plans, fragments, page, frame)
 
@@ -211,6 +234,14 @@ def _core(r: _Rect, h: float) -> _Rect:
     tx = min(CORE_TRIM * h, CORE_MAX_SHARE * (r.x1 - r.x0))
     ty = min(CORE_TRIM * h, CORE_MAX_SHARE * r.height)
     return _Rect(r.x0 + tx, r.y0 + ty, r.x1 - tx, r.y1 - ty)
+
+
+def _ink(fragment: Fragment, frame: "_Frame", core: _Rect) -> tuple[float, float]:
+    """Upright x-extent of the fragment's words (its core when the words are not known)."""
+    if not fragment.words:
+        return core.x0, core.x1
+    spans = [frame.bounds(word.box) for word in fragment.words]
+    return max(min(r.x0 for r in spans), core.x0), min(max(r.x1 for r in spans), core.x1)
 
 
 # --- skew -------------------------------------------------------------------------------------
@@ -285,7 +316,7 @@ def _split_by(idx: Sequence[int], cuts: list[float], page: _Page) -> list[list[i
 def _regions(idx: list[int], page: _Page) -> list[list[int]]:
     """Split into regions without columns, in reading order: above, each column, below."""
     strips = _strips(idx, page)
-    section = _column_section(strips, page)
+    section = _column_section(strips, page) or _list_section(strips, page)
     if section is None:
         return [idx]
     start, stop, columns = section
@@ -319,6 +350,108 @@ def _column_section(strips: list[list[int]], page: _Page) -> tuple[int, int, lis
     """The largest run of strips [start, stop) that gutters split into paragraph columns."""
     min_gap = GUTTER_MIN_CORE_WIDTH * page.core_h
     extents = [_close(_core_extent(strip, page), _strip_min_gap(strip, page)) for strip in strips]
+    for start, stop in _gutter_runs(extents, min_gap, strips):
+        members = [i for strip in strips[start:stop] for i in strip]
+        covered = _merge([span for extent in extents[start:stop] for span in extent])
+        columns = _split_by(members, _cuts(_gaps(covered, min_gap)), page)
+        if _paragraph_columns(columns, page):
+            return start, stop, columns
+    return None
+
+
+def _list_section(strips: list[list[int]], page: _Page) -> tuple[int, int, list[list[int]]] | None:
+    """The run of strips [start, stop) that gutters between the words' ink split into the most
+    list columns (see LIST_MIN_LINES), the largest of those; narrow sub-columns join the column on
+    their left. A whitespace band across all the columns with no list above it ends a header
+    block, which is left out of the run (read above it, row by row)."""
+    min_gap = GUTTER_MIN_CORE_WIDTH * page.core_h
+    extents = [_close(_merge([page.inks[i] for i in strip]), _strip_min_gap(strip, page)) for strip in strips]
+
+    tried: dict[tuple[int, int], list[list[int]] | None] = {}
+
+    def columns_of(start: int, stop: int) -> list[list[int]] | None:
+        if (start, stop) not in tried:
+            members = [i for strip in strips[start:stop] for i in strip]
+            covered = _merge([span for extent in extents[start:stop] for span in extent])
+            columns = _join_narrow(_split_by(members, _cuts(_gaps(covered, min_gap)), page), page)
+            tried[start, stop] = columns if len(columns) >= 2 and _list_columns(columns, page) else None
+        return tried[start, stop]
+
+    found = []
+    for start, stop in _gutter_runs(extents, min_gap, strips):
+        columns = columns_of(start, stop)
+        if columns is None:
+            continue
+        # the first whitespace band across every column with no list above it and lists below it
+        # ends a header block
+        cuts = sorted({k for lo, hi in _shared_breaks(columns, page) for k in range(start + 1, stop)
+                       if _strip_top(strips[k], page) >= (lo + hi) / 2 > _strip_top(strips[k - 1], page)})
+        for k in cuts:
+            below = columns_of(k, stop) if columns_of(start, k) is None else None
+            if below is not None:
+                start, columns = k, below
+                break
+        found.append((start, stop, columns))
+    # the most columns first: a header strip above the lists that crosses one gutter joins fewer
+    return max(found, key=lambda run: len(run[2]), default=None)
+
+
+def _strip_top(strip: list[int], page: _Page) -> float:
+    return min(page.rects[i].cy for i in strip)
+
+
+def _column_breaks(column: list[int], page: _Page) -> list[tuple[float, float]]:
+    """Blank-line breaks of a column: (bottom, top) of consecutive lines LIST_BREAK x h apart or more."""
+    spans = [page.span(line) for line in page.lines(column)]
+    return [(a.y1, b.y0) for a, b in zip(spans, spans[1:]) if b.y0 - a.y1 >= LIST_BREAK * page.h]
+
+
+def _shared_breaks(columns: list[list[int]], page: _Page) -> list[tuple[float, float]]:
+    """Whitespace bands that every column has a break across."""
+    shared = _column_breaks(columns[0], page)
+    for column in columns[1:]:
+        breaks = _column_breaks(column, page)
+        shared = [(max(lo, a), min(hi, b)) for lo, hi in shared for a, b in breaks if max(lo, a) < min(hi, b)]
+    return shared
+
+
+def _join_narrow(columns: list[list[int]], page: _Page) -> list[list[int]]:
+    """Columns with every one narrower than COLUMN_MIN_WIDTH x h joined to the one on its left
+    (the first to the one on its right)."""
+    joined: list[list[int]] = []
+    for column in columns:
+        if joined and (_width(column, page) < COLUMN_MIN_WIDTH * page.h or _width(joined[-1], page) < COLUMN_MIN_WIDTH * page.h):
+            joined[-1] = joined[-1] + column
+        else:
+            joined.append(column)
+    return joined
+
+
+def _width(idx: list[int], page: _Page) -> float:
+    span = page.span(idx)
+    return span.x1 - span.x0
+
+
+def _list_columns(columns: list[list[int]], page: _Page) -> bool:
+    """True when every column is a list whose blank-line breaks are its own (LIST_MIN_LINES)."""
+    breaks = []
+    for column in columns:
+        chars = "".join(page.texts[i] for i in column).replace(" ", "")
+        if (len(page.lines(column)) < LIST_MIN_LINES or _width(column, page) < COLUMN_MIN_WIDTH * page.h
+                or sum(c.isalpha() for c in chars) < COLUMN_MIN_LETTERS * len(chars)):
+            return False
+        gaps = _column_breaks(column, page)
+        if len(gaps) < LIST_MIN_BREAKS:
+            return False
+        breaks.append(gaps)
+    shared = sum(all(any(max(lo, a) < min(hi, b) for a, b in gaps) for j, gaps in enumerate(breaks) if j != k)
+                 for k, own in enumerate(breaks) for lo, hi in own)
+    total = sum(len(own) for own in breaks)
+    return total - shared >= LIST_MIN_OWN_BREAKS * total
+
+
+def _gutter_runs(extents: list[list[tuple[float, float]]], min_gap: float, strips: list[list[int]]) -> list[tuple[int, int]]:
+    """Runs of strips [start, stop) whose united x-extents keep a gap of min_gap, most fragments first."""
     runs = []
     for start in range(len(strips)):
         covered: list[tuple[float, float]] = []
@@ -331,13 +464,7 @@ def _column_section(strips: list[list[int]], page: _Page) -> tuple[int, int, lis
         if stop > start:
             runs.append((start, stop))
     runs.sort(key=lambda run: sum(len(s) for s in strips[run[0]:run[1]]), reverse=True)
-    for start, stop in runs:
-        members = [i for strip in strips[start:stop] for i in strip]
-        covered = _merge([span for extent in extents[start:stop] for span in extent])
-        columns = _split_by(members, _cuts(_gaps(covered, min_gap)), page)
-        if _paragraph_columns(columns, page):
-            return start, stop, columns
-    return None
+    return runs
 
 
 def _strip_min_gap(strip: list[int], page: _Page) -> float:
