@@ -34,7 +34,7 @@ from PIL import Image  # noqa: E402
 from deploy import server  # noqa: E402
 from digits.config import MNIST_DIR  # noqa: E402
 from digits.data import load_mnist  # noqa: E402
-from digits.synth import draw_digit, draw_number, ink_crop, pen_drawn, place, render  # noqa: E402
+from digits.synth import draw_digit, ink_crop, pen_drawn, place, render, written_number  # noqa: E402
 
 CANVAS = 800
 
@@ -72,23 +72,7 @@ def pen_canvas(mnist: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return render(canvas)
 
 
-GAPS = (-5, 60)       # px between neighbouring digits' ink boxes (negative: overlapping)
-TOUCHING = (-5, 2)    # a third of the gaps are drawn from here: touching, overlapping or nearly so
 LENGTHS = (2, 12)     # digits per number
-
-
-def number_canvas(images: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """The digits written side by side as a person would: enlarged, different sizes, some touching or
-    overlapping, others far apart, on a slight slope and not on one line."""
-    n = len(images)
-    factor = float(rng.uniform(4, 9))
-    factors = (factor * rng.uniform(0.85, 1.15, size=n)).tolist()
-    touching = rng.random(n - 1) < 1 / 3
-    gaps = np.where(touching, rng.integers(TOUCHING[0], TOUCHING[1] + 1, size=n - 1),
-                    rng.integers(GAPS[0], GAPS[1] + 1, size=n - 1)).tolist()
-    slope = float(rng.uniform(-0.08, 0.08)) * 20 * factor  # px per digit
-    jitter = (np.arange(n) * slope + rng.uniform(-0.05, 0.05, size=n) * 20 * factor).round().astype(int)
-    return draw_number(list(images), factors, gaps, (jitter - jitter.min()).tolist())
 
 
 def number_set(images: np.ndarray, labels: np.ndarray, count: int, lengths: tuple[int, int],
@@ -97,7 +81,7 @@ def number_set(images: np.ndarray, labels: np.ndarray, count: int, lengths: tupl
     numbers = []
     for _ in range(count):
         picked = rng.choice(len(images), size=int(rng.integers(lengths[0], lengths[1] + 1)), replace=False)
-        numbers.append((png(number_canvas(images[picked], rng)), "".join(str(labels[i]) for i in picked)))
+        numbers.append((png(written_number(list(images[picked]), rng)), "".join(str(labels[i]) for i in picked)))
     return numbers
 
 

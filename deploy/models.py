@@ -5,8 +5,13 @@ import json
 from pathlib import Path
 
 OCR_MANIFEST = "ocr/models/manifest.json"
-DIGITS_MANIFEST = "digits/mnist_cnn.json"
-DIGITS_SOURCE = ("trained in this repository by `python -m digits.train` on the MNIST training set "
+# manifest: (descriptor name, task, how it was trained)
+DIGITS_MANIFESTS = {
+    "digits/mnist_cnn.json": ("DigitNet-mnist", "handwritten digit classification", "`python -m digits.train`"),
+    "digits/segment_cnn.json": ("DigitNet-segments", "whole digit or not, where a number's digits touch",
+                                "`python -m digits.train_segments` (from mnist_cnn.pth, on pieces of numbers)"),
+}
+DIGITS_SOURCE = ("trained in this repository by {how} on the MNIST training set "
                  "(LeCun, Cortes and Burges; CC BY-SA 3.0), exported to ONNX by `python -m digits.export` "
                  "from {source} (sha256:{source_sha256})")
 
@@ -54,29 +59,32 @@ def ocr_models(root: Path) -> list[dict]:
         raise ManifestError(OCR_MANIFEST, f"a model entry lacks the field {exc}") from None
 
 
-def digit_models(root: Path, licence: str) -> list[dict]:
-    """The digit CNN's ONNX export from digits/mnist_cnn.json; trained here, so it carries the project's licence."""
-    manifest = _read(root, DIGITS_MANIFEST)
-    folder = Path(DIGITS_MANIFEST).parent.as_posix()
-    try:
-        weights = f"{folder}/{manifest['file']}"
-        if not (root / weights).is_file():
-            raise ManifestError(weights, f"missing ({DIGITS_MANIFEST} describes it)")
-        return [{
-            "name": f"{manifest['architecture']}-mnist",
-            "version": f"sha256:{manifest['sha256'][:12]}",
-            "framework": manifest["framework"],
-            "task": "handwritten digit classification",
-            "files": [{"path": weights, "size": (root / weights).stat().st_size, "sha256": manifest["sha256"]}],
-            "source": DIGITS_SOURCE.format(source=manifest["exported_from"]["file"],
-                                           source_sha256=manifest["exported_from"]["sha256"][:12]),
-            "licence": licence,
-            "metrics": {"mnist_test_accuracy": manifest["mnist_test_accuracy"]},
-        }]
-    except (KeyError, TypeError) as exc:
-        raise ManifestError(DIGITS_MANIFEST, f"lacks the field {exc}") from None
+def digit_models(root: Path, licence: str) -> list[tuple[str, dict]]:
+    """(manifest, entry) of the digit CNNs' ONNX exports (digits/mnist_cnn.json, digits/segment_cnn.json);
+    trained here, so they carry the project's licence."""
+    entries = []
+    for rel, (name, task, how) in DIGITS_MANIFESTS.items():
+        manifest = _read(root, rel)
+        try:
+            weights = f"{Path(rel).parent.as_posix()}/{manifest['file']}"
+            if not (root / weights).is_file():
+                raise ManifestError(weights, f"missing ({rel} describes it)")
+            entries.append((rel, {
+                "name": name,
+                "version": f"sha256:{manifest['sha256'][:12]}",
+                "framework": manifest["framework"],
+                "task": task,
+                "files": [{"path": weights, "size": (root / weights).stat().st_size, "sha256": manifest["sha256"]}],
+                "source": DIGITS_SOURCE.format(how=how, source=manifest["exported_from"]["file"],
+                                               source_sha256=manifest["exported_from"]["sha256"][:12]),
+                "licence": licence,
+                "metrics": {"mnist_test_accuracy": manifest["mnist_test_accuracy"]},
+            }))
+        except (KeyError, TypeError) as exc:
+            raise ManifestError(rel, f"lacks the field {exc}") from None
+    return entries
 
 
 def manifest_models(root: Path, licence: str) -> list[tuple[str, dict]]:
     """(manifest path, model entry) for every shipped model, OCR first, as the descriptor should list them."""
-    return [(OCR_MANIFEST, m) for m in ocr_models(root)] + [(DIGITS_MANIFEST, m) for m in digit_models(root, licence)]
+    return [(OCR_MANIFEST, m) for m in ocr_models(root)] + digit_models(root, licence)

@@ -1,11 +1,13 @@
 """Export the trained DigitNet (PyTorch state_dict) to the ONNX model the app serves, and prove they agree.
 
     python -m digits.export [--weights digits/mnist_cnn.pth] [--out digits/mnist_cnn.onnx] [--data MNIST_DIR]
+    python -m digits.export --weights digits/segment_cnn.pth --out digits/segment_cnn.onnx
 
 The ONNX graph takes (N, 1, 28, 28) float32 images in [0, 1] ("image") and gives (N, 10) softmax
-probabilities ("probabilities"): normalisation and softmax are inside it. The export is kept only if, on all
+probabilities ("probabilities"; (N, 11) for the segment model): normalisation and softmax are inside it. The export is kept only if, on all
 10,000 MNIST test images, the ONNX model gives the same argmax as PyTorch and probabilities within TOLERANCE;
-then digits/mnist_cnn.json records its SHA-256 and accuracy and the state_dict it came from.
+then the manifest beside it (digits/mnist_cnn.json, digits/segment_cnn.json) records its SHA-256 and accuracy
+and the state_dict it came from.
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ from digits.weights import ONNX_PATH, WEIGHTS_PATH, WeightsError, manifest_path,
 
 OPSET = 18
 TOLERANCE = 1e-4  # largest allowed difference between a PyTorch and an ONNX probability
+OUTPUTS = {10: "probabilities: (N, 10) float32, softmax over the digits 0-9",
+           11: "probabilities: (N, 11) float32, softmax over the digits 0-9 and, last, 'not one whole digit' "
+               "(the segment model: a part of a digit, or parts of two)"}
 
 
 class ExportMismatch(RuntimeError):
@@ -40,14 +45,14 @@ def to_onnx(model: DigitNet, out: Path) -> None:
 
 
 def torch_probabilities(model: DigitNet, images: np.ndarray, batch: int = 1000) -> np.ndarray:
-    """(N, 10) softmax probabilities of (N, 28, 28) images in [0, 1] from the PyTorch model."""
+    """(N, classes) softmax probabilities of (N, 28, 28) images in [0, 1] from the PyTorch model."""
     with torch.inference_mode():
         return np.concatenate([torch.softmax(model(torch.from_numpy(images[i:i + batch, None])), 1).numpy()
                                for i in range(0, len(images), batch)])
 
 
 def onnx_probabilities(path: Path, images: np.ndarray, batch: int = 1000) -> np.ndarray:
-    """(N, 10) probabilities of (N, 28, 28) images in [0, 1] from an ONNX file, on onnxruntime."""
+    """(N, classes) probabilities of (N, 28, 28) images in [0, 1] from an ONNX file, on onnxruntime."""
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime
 
@@ -57,7 +62,7 @@ def onnx_probabilities(path: Path, images: np.ndarray, batch: int = 1000) -> np.
 
 
 def compare(reference: np.ndarray, exported: np.ndarray, labels: np.ndarray) -> dict:
-    """Agreement of two (N, 10) probability arrays, and the accuracy of each on labels."""
+    """Agreement of two (N, classes) probability arrays, and the accuracy of each on labels."""
     return {
         "images": len(labels),
         "same_argmax": int((reference.argmax(1) == exported.argmax(1)).sum()),
@@ -97,7 +102,7 @@ def export(weights: Path, out: Path, mnist_dir: Path, training: dict | None = No
         "opset": OPSET,
         "architecture": "DigitNet",
         "input": "image: (N, 1, 28, 28) float32, MNIST format, ink 1.0 on 0.0",
-        "output": "probabilities: (N, 10) float32, softmax over the digits 0-9",
+        "output": OUTPUTS[model.classifier[-1].out_features],
         "mnist_test_accuracy": agreement["onnx_accuracy"],
         "exported_from": {"file": weights.name, "sha256": source_sha256, "framework": "pytorch",
                           "mnist_test_accuracy": agreement["pytorch_accuracy"],

@@ -19,9 +19,10 @@ def _conv(cin: int, cout: int, padding: int = 1) -> list[nn.Module]:
 
 
 class DigitNet(nn.Module):
-    """Input: (N, 1, 28, 28) MNIST-format images in [0, 1]. Output: (N, 10) logits."""
+    """Input: (N, 1, 28, 28) MNIST-format images in [0, 1]. Output: (N, classes) logits: the digits 0-9 and,
+    for the segment model (classes=11), "not one whole digit" last."""
 
-    def __init__(self) -> None:
+    def __init__(self, classes: int = 10) -> None:
         super().__init__()
         self.features = nn.Sequential(
             *_conv(1, 32), *_conv(32, 32), nn.MaxPool2d(2), nn.Dropout(0.1),   # 14x14
@@ -32,7 +33,7 @@ class DigitNet(nn.Module):
             nn.Flatten(),
             nn.Linear(128 * 5 * 5, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(inplace=True),
             nn.Dropout(0.3),
-            nn.Linear(128, 10),
+            nn.Linear(128, classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,11 +41,12 @@ class DigitNet(nn.Module):
 
 
 def load_model(weights: Path = WEIGHTS_PATH, expected_sha256: str | None = None) -> DigitNet:
-    """A DigitNet in eval mode from a state_dict whose SHA-256 matches the manifest's record of it (or
-    expected_sha256)."""
+    """A DigitNet in eval mode (10 classes, or 11 for the segment model: read from the weights) from a
+    state_dict whose SHA-256 matches the manifest's record of it (or expected_sha256)."""
     if expected_sha256 is None:
         expected_sha256 = read_manifest(weights)["exported_from"]["sha256"]
-    verified(weights, expected_sha256, "Train it with `python -m digits.train`.")
-    model = DigitNet()
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    verified(weights, expected_sha256, "Train it with `python -m digits.train` (or digits.train_segments).")
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    model = DigitNet(classes=state["classifier.5.weight"].shape[0])
+    model.load_state_dict(state)
     return model.eval()

@@ -1,4 +1,8 @@
-"""Read a whole number written as a row of digits: split the ink into digits, classify each, left to right."""
+"""Read a whole number written as a row of digits: split the ink into digits, classify each, left to right.
+
+Strokes are grouped into pieces; a piece wide enough to hold touching digits is cut where the segment model
+(digits/segment_cnn.onnx: DigitNet with an eleventh class, "not one whole digit", trained by
+digits.train_segments) is surest that every part is one whole digit; the digit model then reads each part."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,8 +11,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from digits.errors import InputError
-from digits.predict import classify, top_k
-from digits.preprocess import ImageSource, find_strokes, load_image, to_mnist
+from digits.predict import classify, classify_segments, top_k
+from digits.preprocess import ImageSource, Strokes, find_strokes, load_image, to_mnist
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (end exclusive)
 
@@ -25,8 +29,6 @@ NECK = 0.6                 # local minima of ink per column below this fraction 
 SEGMENT_WIDTH = (0.12, 1.4)  # a candidate digit spans this range of widths, as fractions of the height...
 SEGMENT_HEIGHT = 0.4       # ...at least this fraction of the height...
 MIN_PIECE = 0.06           # ...and at least this fraction of the ink
-SURE = 0.9                 # a segmentation into several digits is taken if the classifier's confidences in its
-                           # digits multiply to at least this and to more than its confidence in the whole
 TOO_WIDE = 1.75            # a digit wider than this times its height is always segmented (hardly any MNIST digit is)
 WHOLE_STROKE = 0.75        # a stroke with this fraction of its ink inside a candidate digit belongs to it whole
 LABEL_HEIGHT = 0.25        # overlay labels: this fraction of the median digit height...
@@ -127,22 +129,39 @@ def read_number(source: ImageSource) -> NumberResult:
     InputError if there are more than MAX_STROKES strokes or MAX_DIGITS digits."""
     image = load_image(source)
     strokes = find_strokes(image)
-    if len(strokes.areas) > MAX_STROKES:
-        raise InputError(f"Too many separate strokes ({len(strokes.areas)}) to read as a number; "
-                         f"the limit is {MAX_STROKES}.")
-    groups = _group_strokes(strokes.boxes, strokes.areas)
+    groups = stroke_groups(strokes)
     pieces: list[_Piece] = []
-    for n, (ids, (x0, y0, x1, y1)) in enumerate(groups):
-        x0, y0 = max(x0 - 1, 0), max(y0 - 1, 0)  # keep the anti-aliased rim just outside the strokes
-        region = (slice(y0, y1 + 1), slice(x0, x1 + 1))
-        room = MAX_DIGITS - len(pieces) - (len(groups) - n - 1)  # digits this group may split into
-        mask = np.isin(strokes.labels[region], ids)
-        pieces += _segment(_Piece(strokes.ink[region], mask, np.where(mask, strokes.labels[region], 0), x0, y0), room)
+    for n, group in enumerate(groups):
+        pieces += _segment(group, MAX_DIGITS - len(pieces) - (len(groups) - n - 1))  # room: digits it may hold
     boxes = [_in_input(piece.box(), strokes.scale, image.size) for piece in pieces]
     order = sorted(range(len(pieces)), key=lambda i: boxes[i][0] + boxes[i][2])
     probabilities = classify(np.stack([to_mnist(pieces[i].ink, pieces[i].mask) for i in order]))
     digits = [DigitRead(str(int(p.argmax())), p, boxes[i]) for i, p in zip(order, probabilities)]
     return NumberResult(number="".join(d.label for d in digits), digits=digits, image=image)
+
+
+def stroke_groups(strokes: Strokes) -> list[_Piece]:
+    """The strokes grouped into pieces of one or more (touching) digits, left to right; InputError if there are
+    more than MAX_STROKES strokes or MAX_DIGITS groups."""
+    if len(strokes.areas) > MAX_STROKES:
+        raise InputError(f"Too many separate strokes ({len(strokes.areas)}) to read as a number; "
+                         f"the limit is {MAX_STROKES}.")
+    pieces = []
+    for ids, (x0, y0, x1, y1) in _group_strokes(strokes.boxes, strokes.areas):
+        x0, y0 = max(x0 - 1, 0), max(y0 - 1, 0)  # keep the anti-aliased rim just outside the strokes
+        region = (slice(y0, y1 + 1), slice(x0, x1 + 1))
+        mask = np.isin(strokes.labels[region], ids)
+        pieces.append(_Piece(strokes.ink[region], mask, np.where(mask, strokes.labels[region], 0), x0, y0))
+    return pieces
+
+
+def scored_pieces(group: _Piece) -> list[_Piece]:
+    """Every piece the segment model scores for a group: the group itself and, if it may hold touching
+    digits, its candidate digits (what the segment model is trained on, see digits.segments)."""
+    x0, y0, x1, y1 = group.box()
+    if x1 - x0 <= TRY_SPLIT * (y1 - y0):
+        return [group]
+    return [group, *_candidates(group)[1].values()]
 
 
 def _in_input(box: Box, scale: int, size: tuple[int, int]) -> Box:
@@ -206,16 +225,36 @@ def _union(a: Box, b: Box) -> Box:
 
 
 def _segment(piece: _Piece, room: int) -> list[_Piece]:
-    """A piece that may hold several touching or overlapping digits, segmented where the classifier is most
-    confident: candidate cuts every CUT_STEP of the height and at thin columns of the ink, every run of
-    consecutive cuts a candidate digit (strokes mostly inside it whole, others cut at the columns), scored by
-    the classifier, the best segmentation found by dynamic programming (largest product of confidences, at
-    most `room` digits). Taken if sure and surer than the whole as one digit, or always if far too wide for one.
-    Raises InputError if a far too wide piece would need more than `room` digits."""
+    """A piece that may hold several touching or overlapping digits, cut where the segment model is surest that
+    each part is one whole digit: candidate cuts every CUT_STEP of the height and at thin columns of the ink,
+    every run of consecutive cuts a candidate digit (strokes mostly inside it whole, others cut at the
+    columns), the whole piece one more; the chain of candidates from the left edge to the right with the
+    largest product of P(one whole digit), by dynamic programming, at most `room` of them. A piece far too wide
+    for one digit is always cut. Raises InputError if it would need more than `room` digits."""
     x0, y0, x1, y1 = piece.box()
     width, height = x1 - x0, y1 - y0
     if width <= TRY_SPLIT * height:
         return [piece]
+    bounds, candidates = _candidates(piece)
+    last = len(bounds) - 1
+    forced = width > TOO_WIDE * height
+    if not forced:
+        candidates[(0, last)] = piece
+    if not candidates:  # far too wide for one digit, and no digit-shaped part in it (a long line)
+        raise _too_many_digits(f"more than {MAX_DIGITS}")
+    one_digit = 1 - classify_segments(np.stack([to_mnist(p.ink, p.mask) for p in candidates.values()]))[:, -1]
+    log_conf = {key: float(np.log(max(p, 1e-12))) for key, p in zip(candidates, one_digit)}
+    path = _best_path(log_conf, last, max(room, 1))
+    if path is None:  # only when forced: no chain of at most `room` digits covers the piece
+        raise _too_many_digits(f"more than {MAX_DIGITS}")
+    return [candidates[key] for key in path]
+
+
+def _candidates(piece: _Piece) -> tuple[np.ndarray, dict[tuple[int, int], _Piece]]:
+    """The candidate cut columns of a piece (array coordinates) and its candidate digits: every run of
+    consecutive cuts spanning a digit's width, keyed by (first cut, last cut), with enough ink and height."""
+    x0, y0, x1, y1 = piece.box()
+    width, height = x1 - x0, y1 - y0
     left = x0 - piece.x
     bounds = _cut_columns(piece.mask[:, left:left + width], height) + left
     spans = [(i, j) for i in range(len(bounds)) for j in range(i + 1, len(bounds))
@@ -228,26 +267,7 @@ def _segment(piece: _Piece, room: int) -> list[_Piece]:
         rows = np.flatnonzero(mask.any(axis=1))
         if len(rows) and mask.sum() >= MIN_PIECE * total and rows[-1] - rows[0] + 1 >= SEGMENT_HEIGHT * height:
             candidates[(i, j)] = _cropped(piece, mask)
-    forced = width > TOO_WIDE * height
-    if not candidates:
-        if forced:  # far too wide for one digit, and no digit-shaped part in it (a long line)
-            raise _too_many_digits(f"more than {MAX_DIGITS}")
-        return [piece]
-    whole_confidence = float(classify(to_mnist(piece.ink, piece.mask)[None]).max())
-    keys = list(candidates)
-    confidence = classify(np.stack([to_mnist(p.ink, p.mask) for p in candidates.values()])).max(axis=1)
-    log_conf = {key: float(np.log(max(c, 1e-12))) for key, c in zip(keys, confidence)}
-    path = _best_path(log_conf, len(bounds) - 1, max(room, 1))
-    if path is None or len(path) < 2:
-        if forced and path is None:
-            raise _too_many_digits(f"more than {MAX_DIGITS}")
-        return [piece]
-    product = float(np.exp(sum(log_conf[key] for key in path)))
-    if not forced and (product < SURE or product <= whole_confidence):
-        return [piece]
-    if len(path) > room:
-        raise _too_many_digits(f"more than {MAX_DIGITS}")
-    return [candidates[key] for key in path]
+    return bounds, candidates
 
 
 def _cropped(piece: _Piece, mask: np.ndarray) -> _Piece:
@@ -271,9 +291,8 @@ def _cut_columns(mask: np.ndarray, height: int) -> np.ndarray:
 
 
 def _best_path(log_conf: dict[tuple[int, int], float], last: int, room: int) -> list[tuple[int, int]] | None:
-    """The chain of spans (0, a), (a, b), ..., (z, last) with the largest sum of log confidences and more than
-    one span if any such chain of at most `room` spans exists (else the whole span alone, if scored); None if
-    no chain covers 0..last."""
+    """The chain of spans (0, a), (a, b), ..., (z, last) of at most `room` spans with the largest sum of log
+    confidences; None if no chain covers 0..last."""
     # best[k][j]: best score of a chain of k spans from 0 to bound j, with its previous bound
     best: list[dict[int, tuple[float, int]]] = [{0: (0.0, -1)}]
     ends: dict[int, list[tuple[int, float]]] = {}
@@ -290,9 +309,9 @@ def _best_path(log_conf: dict[tuple[int, int], float], last: int, room: int) -> 
         best.append(layer)
         if not layer:
             break
-    chains = [k for k in range(2, len(best)) if last in best[k]]
+    chains = [k for k in range(1, len(best)) if last in best[k]]
     if not chains:
-        return [(0, last)] if (0, last) in log_conf else None
+        return None
     k = max(chains, key=lambda n: best[n][last][0])
     path, j = [], last
     for level in range(k, 0, -1):

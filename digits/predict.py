@@ -17,7 +17,7 @@ from digits.weights import read_manifest, verified
 if TYPE_CHECKING:
     import onnxruntime
 
-_session: onnxruntime.InferenceSession | None = None
+_sessions: dict[Path, onnxruntime.InferenceSession] = {}
 _lock = threading.Lock()
 
 
@@ -33,19 +33,20 @@ def open_session(path: Path) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def session() -> onnxruntime.InferenceSession:
-    """The session of config.MODEL, opened once, shared by all callers."""
-    global _session
-    if _session is None:
+def session(path: Path | None = None) -> onnxruntime.InferenceSession:
+    """The session of a model file (default config.MODEL), opened once, shared by all callers."""
+    path = config.MODEL if path is None else path
+    if path not in _sessions:
         with _lock:
-            if _session is None:
-                _session = open_session(config.MODEL)
-    return _session
+            if path not in _sessions:
+                _sessions[path] = open_session(path)
+    return _sessions[path]
 
 
 def warm_up() -> None:
-    """Load the model and run it once."""
+    """Load both models and run them once."""
     classify(np.zeros((1, 28, 28), np.float32))
+    classify_segments(np.zeros((1, 28, 28), np.float32))
 
 
 def model_info() -> dict:
@@ -57,6 +58,13 @@ def classify(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) MNIST-format images in [0, 1] -> (N, 10) softmax probabilities."""
     x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
     return session().run(None, {"image": x})[0]
+
+
+def classify_segments(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) candidate digits cut from a number -> (N, 11) probabilities of the digits 0-9 and, last,
+    of "not one whole digit" (a part of one, or parts of two), from the segment model config.SEGMENT_MODEL."""
+    x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
+    return session(config.SEGMENT_MODEL).run(None, {"image": x})[0]
 
 
 def predict(image: ImageSource) -> np.ndarray:

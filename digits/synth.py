@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -64,6 +65,13 @@ def draw_number(mnists: Sequence[np.ndarray], factor: float | Sequence[float], g
     the ink boxes of digit i and i + 1 (negative: they overlap, e.g. touch), jitter[i] px vertical offset of
     digit i."""
     factors = [factor] * len(mnists) if isinstance(factor, (int, float)) else list(factor)
+    return render(number_ink(mnists, factors, gaps, jitter, margin)[0], transparent)
+
+
+def number_ink(mnists: Sequence[np.ndarray], factors: Sequence[float], gaps: Sequence[int], jitter: Sequence[int],
+               margin: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """The ink of draw_number's drawing, float in [0, 1], and per pixel the index of the digit whose ink is
+    strongest there (-1: paper)."""
     inks = [scaled(ink_crop(m), f) for m, f in zip(mnists, factors)]
     xs = [margin]
     for ink, gap in zip(inks, gaps):
@@ -72,6 +80,44 @@ def draw_number(mnists: Sequence[np.ndarray], factor: float | Sequence[float], g
     width = max(x + ink.shape[1] for x, ink in zip(xs, inks)) + margin
     height = top + max(j + ink.shape[0] for j, ink in zip(jitter, inks)) + margin
     canvas = np.zeros((height, width), np.float32)
-    for x, j, ink in zip(xs, jitter, inks):
+    owner = np.full((height, width), -1, np.int16)
+    for index, (x, j, ink) in enumerate(zip(xs, jitter, inks)):
+        region = (slice(top + j, top + j + ink.shape[0]), slice(x, x + ink.shape[1]))
+        owner[region][(ink > canvas[region]) & (ink > 0)] = index
         place(canvas, ink, x, top + j)
-    return render(canvas, transparent)
+    return canvas, owner
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    """How a person writes a row of digits: each MNIST digit enlarged `factor` times (one draw per number),
+    each digit's size varied by +-`spread`; a share of the gaps between ink boxes drawn from `touching` px
+    (touching, overlapping or nearly so), the others from `gaps`; a slope of up to +-`slope` of a digit's height
+    per digit, and a vertical jitter of up to +-`jitter` of the height."""
+
+    factor: tuple[float, float] = (4, 9)
+    spread: float = 0.15
+    touching_share: float = 1 / 3
+    touching: tuple[int, int] = (-5, 2)
+    gaps: tuple[int, int] = (-5, 60)
+    slope: float = 0.08
+    jitter: float = 0.05
+
+
+def number_layout(n: int, rng: np.random.Generator, style: NumberStyle = NumberStyle()
+                  ) -> tuple[list[float], list[int], list[int]]:
+    """Per-digit enlargement factors, the n - 1 gaps and the vertical offsets of a number of n digits."""
+    factor = float(rng.uniform(*style.factor))
+    factors = (factor * rng.uniform(1 - style.spread, 1 + style.spread, size=n)).tolist()
+    touching = rng.random(n - 1) < style.touching_share
+    gaps = np.where(touching, rng.integers(style.touching[0], style.touching[1] + 1, size=n - 1),
+                    rng.integers(style.gaps[0], style.gaps[1] + 1, size=n - 1)).tolist()
+    slope = float(rng.uniform(-style.slope, style.slope)) * 20 * factor  # px per digit (MNIST digits: 20 px high)
+    jitter = (np.arange(n) * slope + rng.uniform(-style.jitter, style.jitter, size=n) * 20 * factor).round().astype(int)
+    return factors, gaps, (jitter - jitter.min()).tolist()
+
+
+def written_number(mnists: Sequence[np.ndarray], rng: np.random.Generator, style: NumberStyle = NumberStyle()
+                   ) -> Image.Image:
+    """The digits written side by side as a person would (see NumberStyle), black on white."""
+    return draw_number(mnists, *number_layout(len(mnists), rng, style))

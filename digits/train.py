@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,34 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x
 
 
+def fit(module: torch.nn.Module, logits: Callable[[torch.Tensor], torch.Tensor], labels: torch.Tensor, *,
+        epochs: int, batch_size: int, lr: float, gen: torch.Generator, label_smoothing: float, max_batches: int = 0,
+        after_epoch: Callable[[int], None] | None = None) -> None:
+    """Train `module`'s parameters with AdamW and a one-cycle learning rate: `epochs` passes over the labels in
+    random order, logits(idx) giving the outputs for those rows; max_batches > 0 stops each pass early."""
+    steps_per_epoch = math.ceil(len(labels) / batch_size)
+    if max_batches:
+        steps_per_epoch = min(steps_per_epoch, max_batches)
+    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    for epoch in range(1, epochs + 1):
+        module.train()
+        order = torch.randperm(len(labels), generator=gen)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{epochs}", unit="batch")
+        for step in bar:
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            loss = F.cross_entropy(logits(idx), labels[idx], label_smoothing=label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+        if after_epoch:
+            after_epoch(epoch)
+    module.eval()
+
+
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.copy()).float().div_(255).unsqueeze(1)
 
@@ -86,27 +115,11 @@ def main(argv: list[str] | None = None) -> None:
     train_y, test_y = torch.from_numpy(train_y).long(), torch.from_numpy(test_y).long()
 
     model = DigitNet()
-    steps_per_epoch = math.ceil(len(train_x) / args.batch_size)
-    if args.max_batches:
-        steps_per_epoch = min(steps_per_epoch, args.max_batches)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
-
     started = time.time()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        order = torch.randperm(len(train_x), generator=gen)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{args.epochs}", unit="batch")
-        for step in bar:
-            idx = order[step * args.batch_size:(step + 1) * args.batch_size]
-            loss = F.cross_entropy(model(augment(train_x[idx], gen)), train_y[idx], label_smoothing=0.05)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if step % 50 == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}")
-        print(f"epoch {epoch}: test accuracy {accuracy(model, test_x, test_y):.4%}", flush=True)
+    fit(model, lambda idx: model(augment(train_x[idx], gen)), train_y, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, gen=gen, label_smoothing=0.05, max_batches=args.max_batches,
+        after_epoch=lambda epoch: print(f"epoch {epoch}: test accuracy {accuracy(model, test_x, test_y):.4%}",
+                                        flush=True))
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from digits.synth import draw_digit
 from digits.weights import ONNX_PATH, WEIGHTS_PATH, WeightsError, read_manifest, sha256_of
 
 REPO = Path(__file__).resolve().parents[1]
+SEGMENT_ONNX = REPO / "digits" / "segment_cnn.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,25 @@ def test_committed_model_matches_its_manifest():
     assert source["sha256"] == sha256_of(WEIGHTS_PATH), "mnist_cnn.pth changed: run python -m digits.export"
     assert source["agreement_on_mnist_test"]["same_argmax"] == source["agreement_on_mnist_test"]["images"] == 10000
     assert digits.model_info() == manifest
+
+
+def test_segment_model_matches_its_manifest_and_knows_whole_digits(mnist):
+    """The segment model (11 classes) reads whole MNIST digits as digits, and two digits side by side or
+    half a digit as "not one whole digit"."""
+    from digits.predict import classify_segments
+    from digits.preprocess import to_mnist
+
+    manifest = read_manifest(SEGMENT_ONNX)
+    assert manifest["sha256"] == sha256_of(SEGMENT_ONNX)
+    assert manifest["exported_from"]["sha256"] == sha256_of(SEGMENT_ONNX.with_suffix(".pth"))
+    images, labels = mnist[0][:1000], mnist[1][:1000]
+    whole = classify_segments(images / 255.0)
+    assert whole.shape == (1000, 11)
+    assert np.mean(whole.argmax(axis=1) == labels) >= 0.96  # 97.7 % of all 10,000 (the rest: "not one digit")
+    pairs = np.stack([to_mnist(np.hstack([a, b]) / 255.0, np.hstack([a, b]) > 0) for a, b in zip(images[:100], images[100:200])])
+    halves = np.stack([to_mnist(im[:, :14] / 255.0, im[:, :14] > 0) for im in images[:100] if (im[:, :14] > 0).sum() > 40])
+    assert np.mean(classify_segments(pairs).argmax(axis=1) == 10) >= 0.9
+    assert np.mean(classify_segments(halves).argmax(axis=1) == 10) >= 0.5
 
 
 def test_onnx_export_agrees_with_the_pytorch_weights(mnist):
