@@ -30,7 +30,7 @@ from serving.gate import ApiGate
 from serving.lanes import Lane, run_in_lane
 from serving.logs import logged, setup_logs
 
-__version__ = "1.4.0"
+__version__ = "1.5.0"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"

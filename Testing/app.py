@@ -91,6 +91,7 @@ RASTER_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM")  # the onl
 _OPENED_FORMATS = frozenset(RASTER_FORMATS) | {"MPO"}  # Image.format of those (a phone's multi-picture JPEG: MPO)
 MAX_PIXELS = 4096 * 4096  # larger images (width x height) are refused before their pixels are decoded
 MAX_SIDE = 2000           # images with a longer side are shrunk (whole factor, box filter) before the ink is found
+DIGIT_SIDE = 400          # ...or to this for a single digit (preprocess): the model sees 20 px of it
 _POSTSCRIPT = (b"%!", b"\xc5\xd0\xd3\xc6")  # a PostScript program (after blanks), a DOS EPS binary header
 _SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8")  # how RASTER_FORMATS start
 _DAMAGED = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error, zlib.error)
@@ -214,10 +215,10 @@ def _relative(ink: np.ndarray) -> np.ndarray:
     return ink
 
 
-def shrunk(image: Image.Image) -> Image.Image:
-    """The image reduced by the smallest whole factor that brings its longer side to MAX_SIDE or less (box
+def shrunk(image: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
+    """The image reduced by the smallest whole factor that brings its longer side to max_side or less (box
     filter, colour weighted by alpha)."""
-    factor = -(-max(image.size) // MAX_SIDE)
+    factor = -(-max(image.size) // max_side)
     if factor == 1:
         return image
     premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(image.mode)
@@ -228,7 +229,7 @@ def shrunk(image: Image.Image) -> Image.Image:
 
 def preprocess(source) -> np.ndarray:
     """(28, 28) float32 MNIST-format image (ink 1.0 on 0.0) of the digit drawn in `source`."""
-    ink = ink_map(shrunk(load_image(source)))
+    ink = ink_map(shrunk(load_image(source), DIGIT_SIDE))
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= STROKE).astype(np.uint8), connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     if len(areas) == 0:

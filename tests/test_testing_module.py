@@ -136,7 +136,7 @@ def load_standalone_app():
 
 
 # Testing/app.py's copies of digits/preprocess.py's constants (it must stay standalone: compared, not imported).
-COPIED_CONSTANTS = ("RASTER_FORMATS", "MAX_PIXELS", "MAX_SIDE", "MIN_CONTRAST", "FAINT", "STROKE", "SPECK",
+COPIED_CONSTANTS = ("RASTER_FORMATS", "MAX_PIXELS", "MAX_SIDE", "DIGIT_SIDE", "MIN_CONTRAST", "FAINT", "STROKE", "SPECK",
                     "MIN_EXTENT", "MIN_EXTENT_PX", "THIN", "THICK_TARGET", "MAX_RADIUS", "BOX", "SIZE", "CENTRE",
                     "MNIST_MEAN", "MNIST_STD", "_OPENED_FORMATS", "_POSTSCRIPT", "_SIGNATURES", "_DAMAGED")
 
