@@ -124,10 +124,12 @@ def test_specks_between_digits_are_ignored(by_label):
 
 
 def test_single_digit_reads_like_predict(by_label):
+    """predict finds one digit on the image shrunk to DIGIT_SIDE, read_number at up to MAX_SIDE: same answer."""
     image = written(by_label, "6", factor=20)
+    assert max(image.size) > 400, "the drawing should be large enough to be shrunk for predict"
     result = digits.read_number(image)
     assert result.number == "6"
-    np.testing.assert_allclose(result.digits[0].probabilities, digits.predict(image), atol=1e-5)
+    np.testing.assert_allclose(result.digits[0].probabilities, digits.predict(image), atol=0.01)
 
 
 def test_result_json_and_overlay(by_label):
