@@ -30,7 +30,7 @@ def test_cli_converts_a_folder_and_names_the_bad_files(samples_dir, tmp_path):
     assert "TOTAL" in (out / "receipt_052.txt").read_text()
 
 
-def test_cli_usage_errors():
-    run = subprocess.run([sys.executable, "-m", "ocr", "x.png", "--format", "docx", "--out", "/tmp/x"],
+def test_cli_usage_errors(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "ocr", "x.png", "--format", "docx", "--out", str(tmp_path / "x")],
                          capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 2 and "docx" in run.stderr
