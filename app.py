@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no call home
+# Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event (its monitoring page):
+# ~3 ms per digit call, and growing. Every 1,000 events over the last 1,000 costs nothing.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 import argparse
 import contextlib
@@ -25,9 +29,10 @@ from starlette.middleware import Middleware
 import digits
 import ocr
 from ocr.export import FORMATS
-from ocr.export.batch import export_batch, fresh_folder
+from ocr.export.batch import fresh_folder
+from ocr.result import table_rows, tables_csv
 from serving.gate import ApiGate
-from serving.lanes import Lane, run_in_lane
+from serving import ocr_worker
 from serving.logs import logged, setup_logs
 
 __version__ = "1.5.0"
@@ -65,11 +70,12 @@ MAX_FILE_SIZE = os.environ.get("OCR_STUDIO_MAX_FILE_SIZE", "50mb")
 UPLOAD_TTL_S = _env_int("OCR_STUDIO_UPLOAD_TTL", 3600, 1)    # uploads and outputs are deleted after this
 OCR_QUEUE = _env_int("OCR_STUDIO_OCR_QUEUE", 16, 1)          # OCR calls waiting at most, all clients together
 DIGITS_QUEUE = _env_int("OCR_STUDIO_DIGITS_QUEUE", 64, 1)    # the same for each digit endpoint
-DIGITS_CONCURRENCY = _env_int("OCR_STUDIO_DIGITS_CONCURRENCY", 4, 1)  # digit calls run at once (OCR: one)
-OCR_NICE = _env_int("OCR_STUDIO_OCR_NICE", 10, 0)            # OCR runs at this lower CPU priority (nice)
+DIGITS_CONCURRENCY = _env_int("OCR_STUDIO_DIGITS_CONCURRENCY", 2, 1)  # digit calls run at once (OCR: one)
+OCR_NICE = _env_int("OCR_STUDIO_OCR_NICE", 10, 0)            # the OCR worker process runs at this lower priority
 QUEUE_LIMITS = {"ocr": OCR_QUEUE, "digit": DIGITS_QUEUE, "number": DIGITS_QUEUE}  # by concurrency_id
 
 INPUT_ERRORS = (ocr.InputError, digits.InputError)  # their messages are meant for the person: shown as they are
+OCR = ocr_worker.OcrWorker(OCR_NICE)  # every page is read there, one call at a time
 
 
 def _file_path(part: dict | None) -> str | None:
@@ -78,21 +84,20 @@ def _file_path(part: dict | None) -> str | None:
 
 
 @logged("/ocr", INPUT_ERRORS)
-def read_document(path: str | dict | None, progress: gr.Progress = gr.Progress()) -> tuple[str, Image.Image, dict]:
-    """Text, overlay of page 1 and the full JSON result for an uploaded image or PDF (a path, or the raw
-    payload of the photo input)."""
+def read_document(path: str | dict | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict]:
+    """Text, overlay of page 1 (an image file) and the full JSON result for an uploaded image or PDF (a path,
+    or the raw payload of the photo input)."""
     path = _file_path(path) if isinstance(path, dict) else path
     if not path:
         raise gr.Error("Upload an image or a PDF first.")
-    result = ocr.recognize(path, progress=lambda done, total: progress((done, total), desc="Reading pages", unit="pages"))
-    return result.text, result.overlay(0), result.to_json()
+    folder = fresh_folder(Path(tempfile.gettempdir()) / "ocr-studio-overlays", UPLOAD_TTL_S)
+    return OCR.call(ocr_worker.read_document, path, folder,
+                    progress=lambda done, total: progress((done, total), desc="Reading pages", unit="pages"))
 
 
 def show_tables(result: dict | None) -> tuple[dict, str | None]:
     """The tables of an OCR result for the OCR tab: all of them in one grid (an empty row between
     two tables) and a CSV file of the same, or hidden/None when the result has no table."""
-    from ocr.result import table_rows, tables_csv
-
     grids = [table_rows(block) for page in (result or {}).get("pages", []) for block in page.get("blocks", [])]
     grids = [grid for grid in grids if grid]
     if not grids:
@@ -128,7 +133,7 @@ def export_documents(files: list | None, formats: list[str] | None, progress: gr
         progress((done, total), desc=f"File {k + 1} of {count}: {name}", unit="pages")
 
     folder = fresh_folder(Path(tempfile.gettempdir()) / "ocr-studio-export", UPLOAD_TTL_S)
-    batch = export_batch([(p, Path(p).name) for p in paths], formats, folder, progress=report)
+    batch = OCR.call(ocr_worker.export_documents, [(p, Path(p).name) for p in paths], formats, folder, progress=report)
     if not batch.files:
         raise gr.Error("No file could be read. " + " ".join(f"{name}: {reason}" for name, reason in batch.failures))
     for name, reason in batch.failures:
@@ -264,10 +269,9 @@ def upload_dir(port: int) -> Path:
 
 
 def launch(demo: gr.Blocks, host: str, port: int, share: bool = False) -> None:
-    """Serve the app in a background thread, with the upload limit, the per-endpoint queue limits, OCR at a
-    lower CPU priority, and the theme."""
+    """Serve the app in a background thread, with the upload limit, the per-endpoint queue limits and the
+    theme."""
     gate = Middleware(ApiGate, demo=demo, limits=QUEUE_LIMITS)
-    run_in_lane(demo, "ocr", Lane("ocr", OCR_NICE))  # a page being read never starves the digit calls
     with contextlib.redirect_stdout(io.StringIO()):  # Gradio's own offline share notice runs to 7 lines
         demo.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, theme=gr.themes.Soft(),
                     share=share, quiet=True, prevent_thread_lock=True, app_kwargs={"middleware": [gate]})
@@ -284,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
 
     setup_logs(LOG_DIR)
     upload_dir(args.port)
-    ocr.warm_up()
+    OCR.start()
     digits.warm_up()
     demo = build_app()
     launch(demo, args.host, args.port, args.share)

@@ -8,7 +8,7 @@ Every client is its own process with its own gradio_client.Client (as separate p
 together. Digit clients send the sample drawings of samples/digits/ (a 28x28 MNIST digit on an 800x800-ish
 canvas), OCR clients the receipts of ../shared/data/ocr-dev (or samples/documents/ when that is absent),
 skipping the few scans over 20 MP. Per round and endpoint: calls, errors, p50/p95/p99/max latency (ms),
-wall time; and the app's RSS after each round (only when this script started the app, or with --pid).
+wall time; and the RSS of the app and its OCR worker together after each round (only when this script started the app, or with --pid).
 """
 from __future__ import annotations
 
@@ -103,10 +103,12 @@ def one_round(url: str, args: argparse.Namespace) -> dict:
 
 
 def rss_mb(pid: int | None) -> float | None:
+    """RSS of the app and its child processes (its OCR worker) together, MB."""
     if pid is None:
         return None
     import psutil
-    return round(psutil.Process(pid).memory_info().rss / 1e6)
+    app = psutil.Process(pid)
+    return round(sum(p.memory_info().rss for p in [app, *app.children(recursive=True)]) / 1e6)
 
 
 def run(url: str, pid: int | None, args: argparse.Namespace) -> dict:

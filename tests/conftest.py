@@ -25,11 +25,16 @@ def ocr_dev_dir() -> Path:
     return SHARED_DATA / "ocr-dev"
 
 
+def read_manifest(folder: Path) -> dict[str, dict]:
+    """A data set's manifest.jsonl (one JSON object per line), by id."""
+    lines = (folder / "manifest.jsonl").read_text().splitlines()
+    return {entry["id"]: entry for entry in map(json.loads, lines)}
+
+
 @pytest.fixture(scope="session")
 def ocr_dev_manifest(ocr_dev_dir: Path) -> dict[str, dict]:
     """The dev receipts' ground truth, by id."""
-    lines = (ocr_dev_dir / "manifest.jsonl").read_text().splitlines()
-    return {entry["id"]: entry for entry in map(json.loads, lines)}
+    return read_manifest(ocr_dev_dir)
 
 
 @pytest.fixture(scope="session")
@@ -105,5 +110,4 @@ def pages_dev_dir() -> Path:
 @pytest.fixture(scope="session")
 def pages_dev_manifest(pages_dev_dir: Path) -> dict[str, dict]:
     """The real document pages' ground truth (reading order, line boxes, doc_type), by id."""
-    lines = (pages_dev_dir / "manifest.jsonl").read_text().splitlines()
-    return {entry["id"]: entry for entry in map(json.loads, lines)}
+    return read_manifest(pages_dev_dir)
