@@ -1,15 +1,14 @@
 """OCR in a process of its own, at a lower CPU priority, so a page being read never slows the digit calls.
 
-In the app's process OCR's Python code (PaddleX's pre- and post-processing, the layout analysis) competes
-for the interpreter lock with Gradio's event loop and the digit calls; measured with 8 drawers and 4 OCR
-clients, that alone doubled the digit calls' p95. The worker process loads the OCR models once and reads
-one call at a time; the app's process never imports them. Progress reports come back to the caller's
+In the app's process OCR's Python code (PaddleX's pre- and post-processing, the layout analysis) would
+compete for the interpreter lock with Gradio's event loop and the digit calls (with 8 drawers and 4 OCR
+clients: README, "Mixed load"). The worker process loads the OCR models once and reads one call at a time;
+the app's process never imports them. Progress reports come back to the caller's
 thread as they happen. A worker that dies (out of memory, a crash in a native library) costs only the call
 it was reading: the next call starts a fresh one.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import itertools
 import multiprocessing
 import os
@@ -18,8 +17,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import ocr
@@ -122,7 +122,7 @@ class OcrWorker:
                 raise OcrError("The OCR worker stopped while reading this file (out of memory, or a crash in "
                                "a library); it restarts for the next file.") from None
 
-    def _relay(self, call_id: int, future: concurrent.futures.Future, progress: Callable[..., None] | None) -> None:
+    def _relay(self, call_id: int, future: Future, progress: Callable[..., None] | None) -> None:
         """Pass this call's progress reports on until its DONE arrives (or the worker is gone)."""
         finished_at = None
         while True:
