@@ -8,7 +8,8 @@ Every client is its own process with its own gradio_client.Client (as separate p
 together. Digit clients send the sample drawings of samples/digits/ (a 28x28 MNIST digit on an 800x800-ish
 canvas), OCR clients the receipts of ../shared/data/ocr-dev (or samples/documents/ when that is absent),
 skipping the few scans over 20 MP. Per round and endpoint: calls, errors, p50/p95/p99/max latency (ms),
-wall time; and the RSS of the app and its OCR worker together after each round (only when this script started the app, or with --pid).
+wall time; and the RSS of the app and its OCR worker together after each round (only when this script
+started the app, or with --pid).
 """
 from __future__ import annotations
 
