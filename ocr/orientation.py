@@ -5,7 +5,9 @@ looks at the centre of the page and names the angle the page was turned by, cloc
 read turned back only when the classifier is confident (MIN_CONFIDENCE) and the text lines agree
 (see `confirms`): after a 90/270 turn the detected lines must lie flat (median width/height of
 at least MIN_LINE_ASPECT), after a 180 turn the lines must be recognised with clearly higher
-scores than the same page as it came (MIN_SCORE_GAIN). Details and measurements: docs/layout.md.
+scores than the same page as it came (MIN_SCORE_GAIN). A page the classifier calls sideways without
+being confident, whose lines stand on end as it came, is read turned back by 90 and by 270 and the
+flat reading with the higher scores kept (ocr/pipeline.py). Details and measurements: docs/layout.md.
 """
 from __future__ import annotations
 

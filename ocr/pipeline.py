@@ -12,7 +12,7 @@ from .engine import Engine, get_engine, model_info
 from .errors import InputError, TimeBudgetError
 from .inputs import Source, open_document
 from .layout import Fragment, analyze
-from .orientation import MIN_CONFIDENCE, Orientation, confirms, turn_back
+from .orientation import MIN_CONFIDENCE, MIN_LINE_ASPECT, Orientation, confirms, line_aspect, mean_score, turn_back
 from .result import PAGE_SEPARATOR, OcrPage, OcrResult, overlay_picture
 
 Progress = Callable[[int, int], None]
@@ -107,7 +107,10 @@ def _read_oriented(
     angle, confidence = engine.orientation.classify(image)
     timings["orientation"] += time.perf_counter() - tick
     if angle == 0 or confidence < MIN_CONFIDENCE:
-        return image, engine.predict(image, before_tile=deadline.check), Orientation(0, confidence, angle)
+        as_it_came = engine.predict(image, before_tile=deadline.check)
+        if angle in (90, 270) and line_aspect(as_it_came) < MIN_LINE_ASPECT:
+            return _read_sideways(engine, image, as_it_came, confidence, angle, deadline)
+        return image, as_it_came, Orientation(0, confidence, angle)
     turned = turn_back(image, angle)
     fragments = engine.predict(turned, before_tile=deadline.check)
     as_it_came = engine.predict(image, before_tile=deadline.check) if angle == 180 else None
@@ -116,6 +119,23 @@ def _read_oriented(
     if as_it_came is None:
         as_it_came = engine.predict(image, before_tile=deadline.check)
     return image, as_it_came, Orientation(0, confidence, angle)
+
+
+def _read_sideways(
+    engine: Engine, image: np.ndarray, as_it_came: list[Fragment], confidence: float, classified: int,
+    deadline: Deadline,
+) -> tuple[np.ndarray, list[Fragment], Orientation]:
+    """A page the classifier thought sideways without being sure of it, whose lines stand on end as it
+    came: read turned back by 90 and by 270 and keep the reading whose lines lie flat with the higher
+    recognition score (an upside-down reading scores clearly lower); as it came if neither lies flat."""
+    best = (image, as_it_came, Orientation(0, confidence, classified))
+    best_score = -1.0
+    for angle in (90, 270):
+        turned = turn_back(image, angle)
+        fragments = engine.predict(turned, before_tile=deadline.check)
+        if confirms(angle, fragments, None) and mean_score(fragments) > best_score:
+            best, best_score = (turned, fragments, Orientation(angle, confidence, classified)), mean_score(fragments)
+    return best
 
 
 def warm_up() -> None:
