@@ -83,7 +83,7 @@ def _file_path(part: dict | None) -> str | None:
     return part.get("path") if isinstance(part, dict) else None
 
 
-@logged("/ocr", INPUT_ERRORS)
+@logged("/ocr", INPUT_ERRORS, shown_errors=(ocr_worker.WorkerStopped,))
 def read_document(path: str | dict | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict]:
     """Text, overlay of page 1 (an image file) and the full JSON result for an uploaded image or PDF (a path,
     or the raw payload of the photo input)."""
@@ -118,7 +118,7 @@ FORMAT_LABELS = {"pdf": "Searchable PDF", "hocr": "hOCR", "alto": "ALTO XML", "m
                  "json": "JSON"}
 
 
-@logged("/export", INPUT_ERRORS)
+@logged("/export", INPUT_ERRORS, shown_errors=(ocr_worker.WorkerStopped,))
 def export_documents(files: list | None, formats: list[str] | None, progress: gr.Progress = gr.Progress()) -> list[str]:
     """One file per input and format (<stem>.pdf, .hocr, .alto.xml, .md, .txt, .json), plus ocr-export.zip
     when there are several and export-errors.txt naming each file that could not be read."""

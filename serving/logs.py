@@ -65,9 +65,11 @@ def input_size(value: Any) -> int | None:
     return None
 
 
-def logged(endpoint: str, input_errors: tuple[type[Exception], ...]) -> Callable:
+def logged(endpoint: str, input_errors: tuple[type[Exception], ...],
+           shown_errors: tuple[type[Exception], ...] = ()) -> Callable:
     """Log endpoint, input size, latency and outcome of every call; input_errors become gr.Error with their
-    message, anything else a generic gr.Error with its traceback in errors.log."""
+    message; shown_errors (the server's own failures, explained for the person) too, with their traceback in
+    errors.log; anything else a generic gr.Error with its traceback in errors.log."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -85,6 +87,8 @@ def logged(endpoint: str, input_errors: tuple[type[Exception], ...]) -> Callable
             except Exception as exc:
                 outcome = f"error: {type(exc).__name__}"
                 error_log.exception("unexpected error in %s", endpoint)
+                if isinstance(exc, shown_errors):
+                    raise gr.Error(str(exc)) from exc
                 raise gr.Error("Something went wrong on the server while processing this input. "
                                "The error was logged; please try another file.") from exc
             finally:

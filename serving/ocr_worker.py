@@ -32,6 +32,10 @@ LATE_MESSAGE_S = 5.0  # how long a finished call waits for its last message (the
 _events: Any = None  # in the worker: the queue its progress reports go to
 
 
+class WorkerStopped(OcrError):
+    """The worker process ended while reading a call (out of memory, a crash in a native library)."""
+
+
 def read_document(path: str, folder: Path, progress: Callable[[int, int], None]) -> tuple[str, str, dict]:
     """(In the worker.) Text, overlay of page 1 (a JPEG written under folder: encoding it here keeps that
     work off the app's process too) and JSON result of one image or PDF."""
@@ -105,7 +109,7 @@ class OcrWorker:
 
     def call(self, fn: Callable, *args: Any, progress: Callable[..., None] | None = None) -> Any:
         """fn(*args, progress) in the worker (fn: a module-level function of this module); its progress
-        reports go to `progress` here. Raises what fn raised, or OcrError when the worker died."""
+        reports go to `progress` here. Raises what fn raised, or WorkerStopped when the worker died."""
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
@@ -119,7 +123,7 @@ class OcrWorker:
             except BrokenProcessPool:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
-                raise OcrError("The OCR worker stopped while reading this file (out of memory, or a crash in "
+                raise WorkerStopped("The OCR worker stopped while reading this file (out of memory, or a crash in "
                                "a library); it restarts for the next file.") from None
 
     def _relay(self, call_id: int, future: Future, progress: Callable[..., None] | None) -> None:

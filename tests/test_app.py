@@ -5,9 +5,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -107,6 +109,18 @@ def test_every_call_is_logged_as_one_json_line(client, in_process_app, samples_d
     records = [json.loads(line) for line in (in_process_app[1] / "requests.log").read_text().splitlines()]
     assert {"endpoint", "input_bytes_or_pixels", "latency_s", "outcome"} <= set(records[-1])
     assert records[-1]["endpoint"] == "/digit" and records[-1]["outcome"] == "ok"
+
+
+def test_a_worker_that_dies_is_explained_and_the_next_call_is_read(client, in_process_app, samples_dir):
+    """The person is told the OCR worker stopped (not "something went wrong"); errors.log has the traceback;
+    the next file is read by a fresh worker."""
+    (worker,) = [child for child in psutil.Process().children() if "spawn_main" in " ".join(child.cmdline())]
+    threading.Timer(1.0, worker.kill).start()  # while it reads the PDF
+    with pytest.raises(AppError, match="OCR worker stopped while reading this file"):
+        client.predict(handle_file(str(samples_dir / "documents" / "two_column.pdf")), api_name="/ocr")
+    assert "WorkerStopped" in (in_process_app[1] / "errors.log").read_text()
+    text, _, _ = client.predict(handle_file(str(samples_dir / "documents" / "receipt_052.jpg")), api_name="/ocr")
+    assert text.strip()
 
 
 def test_share_without_internet_keeps_serving_locally(tmp_path):

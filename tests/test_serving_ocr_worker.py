@@ -13,7 +13,7 @@ import psutil
 import pytest
 from PIL import Image
 
-from ocr.errors import InputError, OcrError
+from ocr.errors import InputError
 from serving import ocr_worker
 
 
@@ -56,7 +56,7 @@ def test_an_input_error_comes_back_with_its_message(worker, bad_image, tmp_path:
 def test_a_worker_that_dies_costs_only_its_call(worker, samples_dir: Path, tmp_path: Path):
     (process,) = worker_processes()
     threading.Timer(1.0, process.kill).start()  # while it reads the PDF
-    with pytest.raises(OcrError, match="OCR worker stopped"):
+    with pytest.raises(ocr_worker.WorkerStopped, match="OCR worker stopped"):
         worker.call(ocr_worker.read_document, str(samples_dir / "documents" / "two_column.pdf"), tmp_path)
     started = time.monotonic()
     text, _, _ = worker.call(ocr_worker.read_document, str(samples_dir / "documents" / "receipt_052.jpg"), tmp_path)
