@@ -90,7 +90,7 @@ def read_document(path: str | dict | None, progress: gr.Progress = gr.Progress()
     path = _file_path(path) if isinstance(path, dict) else path
     if not path:
         raise gr.Error("Upload an image or a PDF first.")
-    folder = fresh_folder(Path(tempfile.gettempdir()) / "ocr-studio-overlays", UPLOAD_TTL_S)
+    folder = fresh_folder(Path(tempfile.gettempdir()) / "ocr-studio-overlays", UPLOAD_TTL_S, "overlay-")
     return OCR.call(ocr_worker.read_document, path, folder,
                     progress=lambda done, total: progress((done, total), desc="Reading pages", unit="pages"))
 
@@ -132,7 +132,7 @@ def export_documents(files: list | None, formats: list[str] | None, progress: gr
     def report(k: int, count: int, name: str, done: int, total: int) -> None:
         progress((done, total), desc=f"File {k + 1} of {count}: {name}", unit="pages")
 
-    folder = fresh_folder(Path(tempfile.gettempdir()) / "ocr-studio-export", UPLOAD_TTL_S)
+    folder = fresh_folder(Path(tempfile.gettempdir()) / "ocr-studio-export", UPLOAD_TTL_S, "export-")
     batch = OCR.call(ocr_worker.export_documents, [(p, Path(p).name) for p in paths], formats, folder, progress=report)
     if not batch.files:
         raise gr.Error("No file could be read. " + " ".join(f"{name}: {reason}" for name, reason in batch.failures))

@@ -98,7 +98,7 @@ class OcrWorker:
     def __init__(self, nice: int) -> None:
         self.nice = nice
         self._context = multiprocessing.get_context("spawn")  # the same on Linux, macOS and Windows
-        self._events = self._context.Queue()
+        self._events: Any = None  # the running worker's progress queue, made with it
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count()
@@ -112,6 +112,7 @@ class OcrWorker:
         reports go to `progress` here. Raises what fn raised, or WorkerStopped when the worker died."""
         with self._lock:
             if self._pool is None:
+                self._events = self._context.Queue()
                 self._pool = ProcessPoolExecutor(
                     max_workers=1, mp_context=self._context, initializer=_start_worker,
                     initargs=(self._events, self.nice, os.getpid()))

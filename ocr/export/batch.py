@@ -76,8 +76,9 @@ def _unique(name: str, used: set[str]) -> str:
     return candidate
 
 
-def fresh_folder(parent: Path, keep_s: float) -> Path:
-    """A new folder under parent for one batch; folders older than keep_s seconds are removed first."""
+def fresh_folder(parent: Path, keep_s: float, prefix: str) -> Path:
+    """A new folder under parent for one call, named prefix + a random part; folders older than keep_s
+    seconds are removed first."""
     parent.mkdir(parents=True, exist_ok=True)
     now = time.time()
     for old in parent.iterdir():
@@ -86,4 +87,4 @@ def fresh_folder(parent: Path, keep_s: float) -> Path:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             pass
-    return Path(tempfile.mkdtemp(prefix="export-", dir=parent))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
