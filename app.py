@@ -35,7 +35,7 @@ from serving.gate import ApiGate
 from serving import ocr_worker
 from serving.logs import logged, setup_logs
 
-__version__ = "1.6.0"
+__version__ = "1.6.1"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"
