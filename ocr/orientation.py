@@ -109,6 +109,13 @@ def line_aspect(fragments: Sequence[Fragment]) -> float:
     return median(aspects) if aspects else 0.0
 
 
+def stands_on_end(fragments: Sequence[Fragment]) -> bool:
+    """Whether the detected lines stand on end (median height / width of at least MIN_LINE_ASPECT): a page
+    lying on its side. False when there are no lines to tell."""
+    aspect = line_aspect(fragments)
+    return 0 < aspect <= 1 / MIN_LINE_ASPECT
+
+
 def mean_score(fragments: Sequence[Fragment]) -> float:
     """Recognition score of a page: fragment scores weighted by text length (0 if none)."""
     weights = [len(f.text.strip()) for f in fragments]

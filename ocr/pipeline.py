@@ -12,7 +12,7 @@ from .engine import Engine, get_engine, model_info
 from .errors import InputError, TimeBudgetError
 from .inputs import Source, open_document
 from .layout import Fragment, analyze
-from .orientation import MIN_CONFIDENCE, MIN_LINE_ASPECT, Orientation, confirms, line_aspect, mean_score, turn_back
+from .orientation import MIN_CONFIDENCE, Orientation, confirms, mean_score, stands_on_end, turn_back
 from .result import PAGE_SEPARATOR, OcrPage, OcrResult, overlay_picture
 
 Progress = Callable[[int, int], None]
@@ -108,7 +108,7 @@ def _read_oriented(
     timings["orientation"] += time.perf_counter() - tick
     if angle == 0 or confidence < MIN_CONFIDENCE:
         as_it_came = engine.predict(image, before_tile=deadline.check)
-        if angle in (90, 270) and line_aspect(as_it_came) < MIN_LINE_ASPECT:
+        if angle in (90, 270) and stands_on_end(as_it_came):
             return _read_sideways(engine, image, as_it_came, confidence, angle, deadline)
         return image, as_it_came, Orientation(0, confidence, angle)
     turned = turn_back(image, angle)

@@ -9,7 +9,7 @@ from PIL import Image
 from ocr.config import settings
 from ocr.layout import Fragment
 from ocr.metrics import cer, normalize
-from ocr.orientation import MIN_CONFIDENCE, Orientation, OrientationClassifier, confirms, turn_back
+from ocr.orientation import MIN_CONFIDENCE, Orientation, OrientationClassifier, confirms, stands_on_end, turn_back
 
 # Every upright dev page and receipt is classified 0; of the turned ones (3 turns x 56 images)
 # 167/168 are named right, the miss with confidence under MIN_CONFIDENCE (docs/layout.md).
@@ -80,6 +80,8 @@ def test_text_lines_must_agree_with_the_classifier():
     assert confirms(180, flat, upside_down)
     assert not confirms(180, flat, flat)  # no better read turned: keep the page as it came
     assert not confirms(180, flat, None)
+    assert stands_on_end(standing) and not stands_on_end(flat)
+    assert not stands_on_end([])  # a page with no text is not taken for one lying on its side
 
 
 @pytest.mark.parametrize("angle", [90, 180, 270])
