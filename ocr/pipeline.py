@@ -128,14 +128,16 @@ def _read_sideways(
     """A page the classifier thought sideways without being sure of it, whose lines stand on end as it
     came: read turned back by 90 and by 270 and keep the reading whose lines lie flat with the higher
     recognition score (an upside-down reading scores clearly lower); as it came if neither lies flat."""
-    best = (image, as_it_came, Orientation(0, confidence, classified))
-    best_score = -1.0
+    flat = []
     for angle in (90, 270):
         turned = turn_back(image, angle)
         fragments = engine.predict(turned, before_tile=deadline.check)
-        if confirms(angle, fragments, None) and mean_score(fragments) > best_score:
-            best, best_score = (turned, fragments, Orientation(angle, confidence, classified)), mean_score(fragments)
-    return best
+        if confirms(angle, fragments, None):
+            flat.append((mean_score(fragments), angle, turned, fragments))
+    if not flat:
+        return image, as_it_came, Orientation(0, confidence, classified)
+    _, angle, turned, fragments = max(flat, key=lambda reading: reading[0])
+    return turned, fragments, Orientation(angle, confidence, classified)
 
 
 def warm_up() -> None:

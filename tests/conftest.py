@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from PIL import Image
 
@@ -51,6 +52,16 @@ def expected_samples(samples_dir: Path) -> dict:
 def free_port() -> Callable[[], int]:
     """A function giving a TCP port nothing listens on (deploy.server.free_port)."""
     return server.free_port
+
+
+@pytest.fixture(scope="session")
+def worker_processes() -> Callable[..., list[psutil.Process]]:
+    """`worker_processes(exclude=())`: the children of this test process that multiprocessing's spawn started
+    (serving.ocr_worker's OCR workers), leaving out the pids in exclude."""
+    def find(exclude: Collection[int] = ()) -> list[psutil.Process]:
+        return [child for child in psutil.Process().children()
+                if "spawn_main" in " ".join(child.cmdline()) and child.pid not in exclude]
+    return find
 
 
 @pytest.fixture(scope="session")

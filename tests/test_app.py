@@ -9,7 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -111,10 +110,11 @@ def test_every_call_is_logged_as_one_json_line(client, in_process_app, samples_d
     assert records[-1]["endpoint"] == "/digit" and records[-1]["outcome"] == "ok"
 
 
-def test_a_worker_that_dies_is_explained_and_the_next_call_is_read(client, in_process_app, samples_dir):
+def test_a_worker_that_dies_is_explained_and_the_next_call_is_read(client, in_process_app, worker_processes,
+                                                                   samples_dir):
     """The person is told the OCR worker stopped (not "something went wrong"); errors.log has the traceback;
     the next file is read by a fresh worker."""
-    (worker,) = [child for child in psutil.Process().children() if "spawn_main" in " ".join(child.cmdline())]
+    (worker,) = worker_processes()
     threading.Timer(1.0, worker.kill).start()  # while it reads the PDF
     with pytest.raises(AppError, match="OCR worker stopped while reading this file"):
         client.predict(handle_file(str(samples_dir / "documents" / "two_column.pdf")), api_name="/ocr")
