@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .arenas import ArenaRelease, ShrinkingSession, SplittingSession
 from .config import Settings, prepare_offline_environment, settings
 from .errors import ModelError
 from .layout import Fragment
@@ -136,17 +137,24 @@ class Engine:
                 use_doc_unwarping=False,
                 use_textline_orientation=False,
                 engine="onnxruntime",
+                # Memory patterns are planned per input shape, and every image and text-line batch has
+                # its own, so they are off; the arenas are on, and given back (ocr/arenas.py).
                 engine_config={
                     "intra_op_num_threads": config.threads,
                     "inter_op_num_threads": 1,
                     "enable_cpu_mem_arena": True,
                     "enable_mem_pattern": False,
                 },
-                paddlex_config=_pipeline_config(),
                 device="cpu",
             )
         except Exception as error:  # PaddleX raises plain exceptions for bad model folders
             raise ModelError(f"The OCR models in {config.model_dir} could not be loaded: {error}") from error
+        models = self._ocr.paddlex_pipeline._pipeline
+        detector = models.text_det_model.runner
+        detector.session = ShrinkingSession(detector.session)
+        self._recognizer = models.text_rec_model
+        self._recognizer.runner.session = SplittingSession(self._recognizer.runner.session)
+        self._release_rec_arena = ArenaRelease([self._recognizer.runner.session])
         self.orientation = OrientationClassifier(config.model_dir, config.threads)
         self._limit = config.det_limit_side
         self._max_limit = config.det_max_side
@@ -156,14 +164,19 @@ class Engine:
         """Detect and recognise the text in one RGB uint8 image; fragments with empty text are dropped.
 
         A very tall or wide image is read in overlapping tiles (ocr/tiles.py); before_tile() is
-        called before each tile (the time budget check) and may raise to stop."""
+        called before each tile (the time budget check) and may raise to stop. The recogniser's memory
+        arena is given back afterwards (ocr/arenas.py)."""
         height, width = rgb.shape[:2]
         tiles = plan_tiles(width, height, self._limit)
         found: list[list[RawLine]] = []
-        for tile in tiles:
-            if before_tile is not None:
-                before_tile()
-            found.append(self._read_tile(rgb, tile))
+        try:
+            for tile in tiles:
+                if before_tile is not None:
+                    before_tile()
+                found.append(self._read_tile(rgb, tile))
+        finally:
+            with self._predict_lock:
+                self._release_rec_arena()
         return [_fragment(rgb, line, cut=len(tiles) > 1) for line in merge_tiles(found, tiles)]
 
     def _read_tile(self, rgb: np.ndarray, tile: Tile) -> list[RawLine]:
@@ -180,6 +193,7 @@ class Engine:
             (result,) = self._ocr.predict(bgr, return_word_box=True)
             limit = self._second_limit(result["dt_polys"], long_side)
             if limit is not None:
+                self._release_rec_arena()  # before the larger detection needs its memory
                 (result,) = self._ocr.predict(bgr, text_det_limit_side_len=limit, return_word_box=True)
         del bgr
         lines = zip(
@@ -199,9 +213,8 @@ class Engine:
         if not stacks:
             return read
         crops = [crop[:, :, ::-1].copy() for _, pieces in stacks for crop, _ in pieces]
-        recognizer = self._ocr.paddlex_pipeline._pipeline.text_rec_model
         with self._predict_lock:
-            results = iter(list(recognizer(crops, return_word_box=True)))
+            results = iter(list(self._recognizer(crops, return_word_box=True)))
         for poly, pieces in stacks:
             texts = [next(results) for _ in pieces]
             scores = [float(r["rec_score"]) for r in texts]
@@ -243,22 +256,6 @@ def _fragment(rgb: np.ndarray, line: RawLine, cut: bool) -> Fragment:
     box = tuple((float(x), float(y)) for x, y in line.box)
     words = split_words(text, line.score, line.runs, line.run_boxes, line.box)
     return Fragment(text=text, score=line.score, box=box, words=words)
-
-
-def _pipeline_config() -> dict[str, Any]:
-    """PaddleX's OCR pipeline configuration with per-model onnxruntime memory settings.
-
-    onnxruntime's memory arena keeps tensor memory between calls; without it every call maps and
-    faults in fresh pages, which doubles recognition time. The recogniser's arena stays small
-    (48-pixel-high text lines), but the detector's kept ~190 MB of page-sized activations for the
-    life of the process and pushed peak RSS over 1 GB, so detection allocates per call: ~0.3 s
-    slower per receipt (docs/ocr.md). Memory patterns are planned per input shape, and every
-    image and text-line batch has its own, so they are off."""
-    from paddlex.inference import load_pipeline_config
-
-    config = load_pipeline_config("OCR")
-    config["SubModules"]["TextDetection"]["engine_config"] = {"enable_cpu_mem_arena": False}
-    return config
 
 
 def _box_height(poly: np.ndarray) -> float:
