@@ -30,12 +30,12 @@ import digits
 import ocr
 from ocr.export import FORMATS
 from ocr.export.batch import fresh_folder
-from ocr.result import table_rows, tables_csv
+from ocr.result import REGION_COLOURS, table_rows, tables_csv
 from serving.gate import ApiGate
 from serving import ocr_worker
 from serving.logs import logged, setup_logs
 
-__version__ = "1.6.1"
+__version__ = "1.7.0"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"
@@ -155,6 +155,15 @@ def sketch_drawing(payload: dict | None, pad: gr.Sketchpad) -> Image.Image | Non
                           _file_path(payload.get("composite")))
 
 
+def region_legend() -> str:
+    """The overlay's colour key: one swatch per region kind, then the numbered line boxes."""
+    swatches = "".join(
+        f'<span style="display:inline-block;width:0.9em;height:0.9em;background:rgb{colour};opacity:0.6;'
+        f'margin:0 0.3em 0 0.8em;vertical-align:middle"></span>{kind}'
+        for kind, colour in REGION_COLOURS.items())
+    return f'<div style="font-size:0.9em">Regions:{swatches}; red boxes: lines, numbered in reading order.</div>'
+
+
 def _samples(pattern: str) -> list[str]:
     return sorted(str(p) for p in SAMPLES.glob(pattern))
 
@@ -177,7 +186,9 @@ def build_app() -> gr.Blocks:
                     gr.Examples(_samples("documents/*"), inputs=document, label="Sample documents")
                 with gr.Column():
                     text = gr.Textbox(label="Text (reading order)", lines=14, buttons=["copy"])
-                    overlay = gr.Image(label="Detected lines (numbered in reading order, page 1)", type="pil")
+                    overlay = gr.Image(label="Regions and lines of page 1 (lines numbered in reading order)",
+                                       type="pil", elem_id="ocr-overlay")
+                    gr.HTML(region_legend(), elem_id="region-legend")
                     result_json = gr.JSON(label="Lines, boxes, confidences", open=False)
                     tables = gr.Dataframe(label="Tables (cells by row and column)", visible=False, interactive=False)
                     tables_file = gr.File(label="Tables as CSV", interactive=False)

@@ -13,6 +13,7 @@ from .errors import InputError, TimeBudgetError
 from .inputs import Source, open_document
 from .layout import Fragment, analyze
 from .orientation import MIN_CONFIDENCE, Orientation, confirms, mean_score, stands_on_end, turn_back
+from .regions import find_regions
 from .result import PAGE_SEPARATOR, OcrPage, OcrResult, overlay_picture
 
 Progress = Callable[[int, int], None]
@@ -91,7 +92,7 @@ def _read_page(engine: Engine, image: np.ndarray, index: int, deadline: Deadline
     height, width = image.shape[:2]
     layout = analyze(fragments, width, height)
     page = OcrPage(index, width, height, layout.lines, layout.blocks, layout.text, overlay_picture(image),
-                   orientation=orientation)
+                   orientation=orientation, regions=find_regions(layout.lines, layout.blocks, width, height))
     timings["layout"] += time.perf_counter() - tick
     return page
 

@@ -1,4 +1,5 @@
-"""OCR results: pages of lines and blocks in reading order, JSON export and a numbered-box overlay."""
+"""OCR results: pages of lines, blocks and regions in reading order, JSON export and an overlay of the
+regions (coloured by kind) and the lines (boxed and numbered)."""
 from __future__ import annotations
 
 import csv
@@ -13,9 +14,19 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .layout import Block, Line
 from .orientation import Orientation
+from .regions import Region
 
 PAGE_SEPARATOR = "\n\f\n"
 _BOX_COLOUR = (220, 30, 30)
+# Region fill colours in the overlay (the OCR tab's legend shows the same).
+REGION_COLOURS: dict[str, tuple[int, int, int]] = {
+    "header": (150, 150, 150),
+    "title": (160, 60, 200),
+    "paragraph": (40, 110, 230),
+    "table": (20, 160, 80),
+    "footer": (230, 140, 20),
+}
+_REGION_ALPHA = 60  # of 255: the text stays readable under the fill
 # Largest picture of a page kept for overlay() (a 2000 x 2000 or an A4 page at 200 dpi stays as
 # it is). Pages can be 60 megapixels each (OCR_MAX_PIXELS); keeping every one whole until the
 # call ends took a 20-page PDF to 4.6 GB, so larger pages are kept scaled down.
@@ -44,6 +55,7 @@ class OcrPage:
     text: str
     image: np.ndarray = field(repr=False)  # RGB uint8 picture for overlay(): see overlay_picture()
     orientation: Orientation = field(default_factory=Orientation)  # width, height, boxes: of the page as read
+    regions: list[Region] = field(default_factory=list)  # ocr/regions.py: header, title, paragraph, table, footer
 
     def to_json(self) -> dict[str, Any]:
         """The page as plain JSON types (the image is left out)."""
@@ -54,6 +66,7 @@ class OcrPage:
             "text": self.text,
             "lines": [_line_json(line, self.index) for line in self.lines],
             "blocks": [_block_json(b) for b in self.blocks],
+            "regions": [_region_json(r) for r in self.regions],
             "orientation": self.orientation.to_json(),
         }
 
@@ -83,15 +96,17 @@ class OcrResult:
         }
 
     def overlay(self, page: int = 0) -> Image.Image:
-        """The page image with every line boxed and numbered in reading order (1, 2, ...); pages
-        over OVERLAY_MAX_PIXELS come back scaled down to that size."""
+        """The page image with its regions filled in their REGION_COLOURS and every line boxed and
+        numbered in reading order (1, 2, ...); pages over OVERLAY_MAX_PIXELS come back scaled down
+        to that size."""
         if not 0 <= page < len(self.pages):
             raise IndexError(f"page {page} out of range: the result has {len(self.pages)} page(s)")
         current = self.pages[page]
         canvas = Image.fromarray(current.image).convert("RGB")
         scale = canvas.width / current.width
-        draw = ImageDraw.Draw(canvas)
         stroke = max(1, round(max(canvas.size) / 800))
+        _fill_regions(canvas, current.regions, scale, stroke)
+        draw = ImageDraw.Draw(canvas)
         for number, line in enumerate(current.lines, 1):
             polygon = [(x * scale, y * scale) for x, y in line.box]
             draw.polygon(polygon, outline=_BOX_COLOUR, width=stroke)
@@ -106,6 +121,21 @@ class OcrResult:
             draw.rectangle([lx, ly, lx + lw, ly + lh], fill=_BOX_COLOUR)
             draw.text((lx + 2 - left, ly + 2 - top), label, fill=(255, 255, 255), font=font)
         return canvas
+
+
+def _fill_regions(canvas: Image.Image, regions: list[Region], scale: float, stroke: int) -> None:
+    """Each region as a translucent rectangle with an outline in its kind's colour, drawn onto canvas."""
+    if not regions:
+        return
+    shade = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(shade)
+    pad = 2 * stroke
+    for region in regions:
+        colour = REGION_COLOURS[region.kind]
+        (x0, y0), (x1, y1) = region.box[0], region.box[2]
+        draw.rectangle([x0 * scale - pad, y0 * scale - pad, x1 * scale + pad, y1 * scale + pad],
+                       fill=(*colour, _REGION_ALPHA), outline=(*colour, 255), width=stroke)
+    canvas.paste(Image.alpha_composite(canvas.convert("RGBA"), shade).convert("RGB"))
 
 
 @lru_cache(maxsize=64)
@@ -126,6 +156,13 @@ def _block_json(block: Block) -> dict[str, Any]:
     data: dict[str, Any] = {"kind": block.kind, "box": _points(block.box), "lines": list(block.lines)}
     if block.kind == "table":
         data["cells"] = [{"row": c.row, "column": c.column, "text": c.text, "box": _points(c.box)} for c in block.cells]
+    return data
+
+
+def _region_json(region: Region) -> dict[str, Any]:
+    data: dict[str, Any] = {"kind": region.kind, "box": _points(region.box), "lines": list(region.lines)}
+    if region.kind == "title":
+        data["level"] = region.level
     return data
 
 

@@ -122,3 +122,37 @@ def pages_dev_dir() -> Path:
 def pages_dev_manifest(pages_dev_dir: Path) -> dict[str, dict]:
     """The real document pages' ground truth (reading order, line boxes, doc_type), by id."""
     return read_manifest(pages_dev_dir)
+
+
+# The detector pads each line box by a few pixels on every side; the ground-truth boxes get as much.
+GT_BOX_PADDING = 0.15
+
+
+@pytest.fixture(scope="session")
+def page_fragments() -> Callable[..., list]:
+    """page_fragments(entry, seed=0): a pages-dev page's ground-truth line boxes as the fragments a
+    detector would return (padded like its boxes, shuffled)."""
+    import random
+
+    from ocr.layout import Fragment
+
+    def make(entry: dict, seed: int = 0) -> list[Fragment]:
+        fragments = []
+        for x0, y0, x1, y1, text in entry["gt_boxes"]:
+            pad = GT_BOX_PADDING * (y1 - y0)
+            box = ((x0 - pad, y0 - pad), (x1 + pad, y0 - pad), (x1 + pad, y1 + pad), (x0 - pad, y1 + pad))
+            fragments.append(Fragment(text, 1.0, box))
+        random.Random(seed).shuffle(fragments)
+        return fragments
+    return make
+
+
+@pytest.fixture(scope="session")
+def pages() -> dict:
+    """The five synthetic reading-order pages of fixtures/pages.py (seed 0), by name."""
+    from fixtures.pages import FontNotFound, render_pages
+
+    try:
+        return {page.name: page for page in render_pages(seed=0)}
+    except FontNotFound as error:
+        pytest.skip(str(error))

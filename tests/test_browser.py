@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ocr.result import REGION_COLOURS
+
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("OCR_STUDIO_CHROMIUM", "/usr/bin/chromium"))
@@ -23,6 +25,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(os.environ.get("OCR_STUDIO_TEST_ARTIFACTS", REPO / "test-artifacts")) / "browser"
 VIEWPORT = {"width": 1280, "height": 1100}
+# Share of the OCR overlay that shows colour: receipt_043 with its regions filled 0.675, with only
+# its red line boxes drawn 0.064 (in-process overlay, 2026-12-02).
+MIN_REGION_TINT = 0.3
 TIMEOUT_MS = 45_000  # per step; a loaded 2-core CI machine needs a few seconds for some
 # Strokes as (x, y) fractions of the drawing area: a 7, then a 1 and a 0 side by side.
 SEVEN = [[(0.30, 0.22), (0.72, 0.22), (0.45, 0.80)]]
@@ -137,6 +142,13 @@ def test_ocr_tab_reads_an_uploaded_sample(page, expected_samples):
         "(line) => [...document.querySelectorAll('textarea')].map(t => t.value)"
         ".find(v => v.toLowerCase().includes(line))", arg=first_line.lower(), timeout=180_000).json_value()
     assert "TOTAL" in text.upper() and len(text.splitlines()) >= 10
+    overlay = page.locator("#ocr-overlay img")
+    overlay.wait_for()
+    shown = np.asarray(Image.open(io.BytesIO(overlay.screenshot())).convert("RGB")).astype(int)
+    coloured = float(((shown.max(axis=2) - shown.min(axis=2)) > 25).mean())
+    assert coloured > MIN_REGION_TINT, f"only {coloured:.0%} of the overlay is coloured: regions not filled"
+    legend = page.locator("#region-legend").inner_text()
+    assert all(kind in legend for kind in REGION_COLOURS)
 
 
 def test_canvas_opens_at_full_size_with_the_brush_active(page):

@@ -18,6 +18,7 @@ import ocr
 from ocr import engine, tiles
 from ocr.config import settings
 from ocr.metrics import cer, levenshtein, normalize
+from ocr.regions import REGION_KINDS
 
 RECEIPT_ID = "sroie_613"  # POPULAR BOOK receipt, clean print
 
@@ -75,6 +76,9 @@ def test_json_shape(receipt_result: ocr.OcrResult) -> None:
         assert all(0 <= i < len(page["lines"]) for i in block["lines"])
     covered = sorted(i for block in page["blocks"] for i in block["lines"])
     assert covered == list(range(len(page["lines"])))
+    in_regions = [i for region in page["regions"] for i in region["lines"]]
+    assert in_regions == covered  # every line in one region, regions in reading order
+    assert all(region["kind"] in REGION_KINDS and len(region["box"]) == 4 for region in page["regions"])
     assert {m["name"] for m in data["model"]["models"]} == {"PP-OCRv6_small_det", "PP-OCRv6_small_rec",
                                                         "PULC_text_image_orientation"}
     assert data["timings"]["total"] > 0 and data["timings"]["ocr"] > 0

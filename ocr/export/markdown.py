@@ -1,20 +1,11 @@
-"""Markdown: per page, headings, paragraphs in reading order and tables as Markdown (pipe) tables.
-
-Headings: a text line at least HEADING_SCALE times the page's median line height and at most
-HEADING_MAX_WORDS words. Paragraphs: the lines of a text block, split where the gap to the next line
-exceeds PARAGRAPH_GAP line heights, joined with spaces (a hyphen at a line end joins the word).
-Tables: each table block (ocr/layout.py) becomes a table, its first row as the header."""
+"""Markdown: per page, its regions (ocr/regions.py) in reading order: titles as headings (`#` for
+level 1, `##` for level 2), paragraphs, headers and footers as paragraphs (lines joined with spaces;
+a hyphen at a line end joins the word), tables as Markdown (pipe) tables, their first row as the
+header."""
 from __future__ import annotations
-
-from statistics import median
 
 from ..layout import Line
 from ..result import OcrPage, OcrResult
-from .geometry import line_groups
-
-HEADING_SCALE = 1.5
-HEADING_MAX_WORDS = 12
-PARAGRAPH_GAP = 0.8
 
 
 def write(result: OcrResult) -> bytes:
@@ -27,59 +18,19 @@ def write(result: OcrResult) -> bytes:
 
 
 def page_markdown(page: OcrPage) -> str:
-    """One page as Markdown blocks separated by blank lines."""
-    if not page.lines:
-        return ""
-    typical = median(_height(line) for line in page.lines)
+    """One page as Markdown blocks separated by blank lines, one per region (ocr/regions.py)."""
     out: list[str] = []
-    for kind, members in line_groups(page):
-        lines = [page.lines[i] for i in members]
-        if kind == "table":
+    for region in page.regions:
+        lines = [page.lines[i] for i in region.lines]
+        if region.kind == "table":
             out.append(_table(lines))
+            continue
+        text = _join([t for line in lines if (t := line.text.replace("\t", " ").strip())])
+        if region.kind == "title":
+            out.append("#" * region.level + " " + _escape(text))
         else:
-            out.extend(_text(lines, typical))
+            out.append(_escape(text))
     return "\n\n".join(part for part in out if part)
-
-
-def _height(line: Line) -> float:
-    ys = [p[1] for p in line.box]
-    return max(max(ys) - min(ys), 1.0)
-
-
-def _top(line: Line) -> float:
-    return min(p[1] for p in line.box)
-
-
-def _bottom(line: Line) -> float:
-    return max(p[1] for p in line.box)
-
-
-def _text(lines: list[Line], typical: float) -> list[str]:
-    parts: list[str] = []
-    paragraph: list[str] = []
-    previous: Line | None = None
-
-    def flush() -> None:
-        if paragraph:
-            parts.append(_escape(_join(paragraph)))
-            paragraph.clear()
-
-    for line in lines:
-        text = line.text.replace("\t", " ").strip()
-        if not text:
-            continue
-        if _height(line) >= HEADING_SCALE * typical and len(text.split()) <= HEADING_MAX_WORDS:
-            flush()
-            level = 1 if _height(line) >= 2 * HEADING_SCALE * typical else 2
-            parts.append("#" * level + " " + _escape(text))
-            previous = None
-            continue
-        if previous is not None and _top(line) - _bottom(previous) > PARAGRAPH_GAP * typical:
-            flush()
-        paragraph.append(text)
-        previous = line
-    flush()
-    return parts
 
 
 def _join(lines: list[str]) -> str:
