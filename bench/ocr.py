@@ -1,11 +1,12 @@
 """OCR benchmark: accuracy, speed and memory of ocr.recognize() next to Tesseract, same run.
 
     python -m bench.ocr [--data ../shared/data/ocr-dev] [--pages ../shared/data/pages-dev] [--requests 50]
-                        [--synthetic SEEDS] [--no-tesseract] [--no-pages] [--no-receipts] [--verbose]
+                        [--synthetic SEEDS] [--two-up] [--no-tesseract] [--no-pages] [--no-receipts] [--verbose]
     python -m bench.ocr --turns [--no-pages] [--no-receipts] [--verbose]
 
-Three sets: the dev receipts (`--data`), the real document pages of `--pages` (reported per
-`doc_type`: multicol, paper, table, ...) and optionally the synthetic reading-order pages.
+Sets: the dev receipts (`--data`), the real document pages of `--pages` (reported per
+`doc_type`: multicol, paper, table, ...) and optionally two-up sheets made of those pages
+(`--two-up`) and the synthetic reading-order pages.
 
 Text compared = a page's lines joined with spaces, normalised with the manifest's `norm` flags
 (ocr.metrics.normalize); CER is order-sensitive, word F1 is not. Both are means over images.
@@ -93,6 +94,23 @@ def synthetic_cases(seeds: int, folder: Path) -> list[Case]:
             path = folder / f"{page.name}_{seed}.png"
             page.image.save(path)
             cases.append(Case(path.stem, path, page.reference, {}))
+    return cases
+
+
+def two_up_cases(data: Path, folder: Path) -> list[Case]:
+    """Two-up sheets (fixtures/two_up.py) of the document pages, two at a time in manifest order
+    (1 and 2, 3 and 4, ...), saved as PNG; reference = the left page's text, then the right page's."""
+    from PIL import Image
+
+    from fixtures.two_up import two_up
+
+    entries = [json.loads(line) for line in (data / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    cases = []
+    for left, right in zip(entries[0::2], entries[1::2]):
+        with Image.open(data / left["image"]) as a, Image.open(data / right["image"]) as b:
+            path = folder / f"{left['id']}+{right['id']}.png"
+            two_up(a, b).save(path)
+        cases.append(Case(path.stem, path, " ".join(left["gt_lines"] + right["gt_lines"]), left["norm"], "two-up"))
     return cases
 
 
@@ -244,6 +262,8 @@ def main() -> None:
         "--synthetic", type=int, default=0, metavar="SEEDS",
         help="also score the synthetic reading-order pages of fixtures/pages.py (5 pages per seed)",
     )
+    parser.add_argument("--two-up", action="store_true",
+                        help="also score two-up sheets: the document pages two at a time side by side")
     parser.add_argument("--no-tesseract", action="store_true", help="skip the Tesseract baseline")
     parser.add_argument("--verbose", action="store_true", help="print per-image scores")
     parser.add_argument("--limit", type=int, default=0, help="with --turns: only the first N images of each set")
@@ -279,6 +299,11 @@ def main() -> None:
         pages = dev_cases(args.pages)
         results[f"document pages ({args.pages.name})"] = evaluate(pages, bool(tesseract_name), args.verbose, rss_log)
         cases += pages
+    if args.two_up:
+        with tempfile.TemporaryDirectory() as tmp:
+            sheets = two_up_cases(args.pages, Path(tmp))
+            results[f"two-up sheets ({args.pages.name}, two pages side by side)"] = evaluate(
+                sheets, bool(tesseract_name), args.verbose, rss_log)
     if args.synthetic:
         with tempfile.TemporaryDirectory() as tmp:
             synthetic = synthetic_cases(args.synthetic, Path(tmp))

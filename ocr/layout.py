@@ -353,10 +353,24 @@ def _column_section(strips: list[list[int]], page: _Page) -> tuple[int, int, lis
     for start, stop in _gutter_runs(extents, min_gap, strips):
         members = [i for strip in strips[start:stop] for i in strip]
         covered = _merge([span for extent in extents[start:stop] for span in extent])
-        columns = _split_by(members, _cuts(_gaps(covered, min_gap)), page)
-        if _paragraph_columns(columns, page):
+        columns = _join_number_margins(_split_by(members, _cuts(_gaps(covered, min_gap)), page), page)
+        if len(columns) >= 2 and _paragraph_columns(columns, page):
             return start, stop, columns
     return None
+
+
+def _join_number_margins(columns: list[list[int]], page: _Page) -> list[list[int]]:
+    """Columns with each line-number margin joined to the text column on its right: the two pages
+    of a two-up transcript sheet are two columns, each with its own margin of numbers."""
+    joined: list[list[int]] = []
+    pending: list[int] = []
+    for k, column in enumerate(columns):
+        if k + 1 < len(columns) and _is_number_margin(column, page):
+            pending += column
+            continue
+        joined.append(pending + column)
+        pending = []
+    return joined
 
 
 def _list_section(strips: list[list[int]], page: _Page) -> tuple[int, int, list[list[int]]] | None:
