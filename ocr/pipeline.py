@@ -92,7 +92,7 @@ def _read_page(engine: Engine, image: np.ndarray, index: int, deadline: Deadline
     height, width = image.shape[:2]
     layout = analyze(fragments, width, height)
     page = OcrPage(index, width, height, layout.lines, layout.blocks, layout.text, overlay_picture(image),
-                   orientation=orientation, regions=find_regions(layout.lines, layout.blocks, width, height))
+                   orientation=orientation, regions=find_regions(layout.lines, layout.blocks, height))
     timings["layout"] += time.perf_counter() - tick
     return page
 

@@ -1,6 +1,6 @@
 """Regions of a page: its blocks (ocr/layout.py) divided into what a reader sees, in reading order.
 
-    find_regions(lines, blocks, width, height) -> [Region(kind, box, lines, level)]
+    find_regions(lines, blocks, height) -> [Region(kind, box, lines, level)]
 
 Kinds (REGION_KINDS): a `table` block is one region. A text block is divided into `title` runs
 (lines at least HEADING_SCALE x the page's median line height, at most HEADING_MAX_WORDS words;
@@ -46,7 +46,7 @@ def line_height(line: Line) -> float:
     return max(math.hypot(x3 - x0, y3 - y0), 1.0)
 
 
-def find_regions(lines: Sequence[Line], blocks: Sequence[Block], width: int, height: int) -> list[Region]:
+def find_regions(lines: Sequence[Line], blocks: Sequence[Block], height: int) -> list[Region]:
     """The regions of a page's blocks, in reading order; lines no block holds are left out."""
     if not lines:
         return []

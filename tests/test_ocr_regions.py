@@ -26,7 +26,7 @@ def _page(page: SyntheticPage) -> OcrPage:
     width, height = page.image.size
     layout = analyze([Fragment(box.text, 0.9, box.box) for box in page.segments], width, height)
     return OcrPage(0, width, height, layout.lines, layout.blocks, layout.text, np.asarray(page.image.convert("RGB")),
-                   regions=find_regions(layout.lines, layout.blocks, width, height))
+                   regions=find_regions(layout.lines, layout.blocks, height))
 
 
 def _texts(layout: Layout | OcrPage, region) -> str:
@@ -56,7 +56,7 @@ def test_real_pages_titles_and_footers(pages_dev_manifest, pages_dev_dir, page_f
     entry = pages_dev_manifest[page_id]
     width, height = Image.open(pages_dev_dir / entry["image"]).size
     layout = analyze(page_fragments(entry), width, height)
-    regions = find_regions(layout.lines, layout.blocks, width, height)
+    regions = find_regions(layout.lines, layout.blocks, height)
     titles, footer = REAL_MARGINS[page_id]
     assert [_texts(layout, r) for r in regions if r.kind == "title"] == titles
     assert [_texts(layout, r) for r in regions if r.kind == "footer"] == [footer]
