@@ -279,13 +279,16 @@ def upload_dir(port: int) -> Path:
     return folder
 
 
-def launch(demo: gr.Blocks, host: str, port: int, share: bool = False) -> None:
+def launch(demo: gr.Blocks, host: str, port: int, share: bool = False, files: Path | None = None) -> None:
     """Serve the app in a background thread, with the upload limit, the per-endpoint queue limits and the
-    theme."""
+    theme. files: the upload folder, served to whoever has a link into it. Gradio serves only the files its
+    own process wrote; the replicas of a deployment share one upload folder, so a result file one replica
+    wrote must also come from the replica the proxy picks next (after an upgrade or a failover)."""
     gate = Middleware(ApiGate, demo=demo, limits=QUEUE_LIMITS)
     with contextlib.redirect_stdout(io.StringIO()):  # Gradio's own offline share notice runs to 7 lines
         demo.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, theme=gr.themes.Soft(),
-                    share=share, quiet=True, prevent_thread_lock=True, app_kwargs={"middleware": [gate]})
+                    share=share, quiet=True, prevent_thread_lock=True, app_kwargs={"middleware": [gate]},
+                    allowed_paths=[str(files)] if files else None)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -298,11 +301,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     setup_logs(LOG_DIR)
-    upload_dir(args.port)
+    files = upload_dir(args.port)
     OCR.start()
     digits.warm_up()
     demo = build_app()
-    launch(demo, args.host, args.port, args.share)
+    launch(demo, args.host, args.port, args.share, files)
     print(f"* OCR Studio {__version__} running on {demo.local_url}", flush=True)
     if args.share:
         print(f"* Public share link: {demo.share_url}" if demo.share_url else
