@@ -32,7 +32,7 @@ from ocr.export import FORMATS
 from ocr.export.batch import fresh_folder
 from ocr.result import REGION_COLOURS, table_rows, tables_csv
 from serving.gate import ApiGate
-from serving import ocr_worker
+from serving import ocr_worker, uploads
 from serving.logs import logged, setup_logs
 
 __version__ = "1.7.0"
@@ -64,10 +64,18 @@ def _env_int(name: str, default: int, minimum: int) -> int:
     return int(raw)
 
 
+def _env_flag(name: str) -> bool:
+    raw = os.environ.get(name, "0")
+    if raw not in ("0", "1"):
+        raise SystemExit(f"{name} must be 0 or 1, got {raw!r}.")
+    return raw == "1"
+
+
 # The app's own settings (OCR_* and DIGITS_* live in ocr/config.py and digits/config.py).
 LOG_DIR = Path(os.environ.get("OCR_STUDIO_LOG_DIR", ROOT / "logs"))
 MAX_FILE_SIZE = os.environ.get("OCR_STUDIO_MAX_FILE_SIZE", "50mb")
 UPLOAD_TTL_S = _env_int("OCR_STUDIO_UPLOAD_TTL", 3600, 1)    # uploads and outputs are deleted after this
+SHARED_UPLOADS = _env_flag("OCR_STUDIO_SHARED_UPLOADS")      # GRADIO_TEMP_DIR is shared (serving/uploads.py)
 OCR_QUEUE = _env_int("OCR_STUDIO_OCR_QUEUE", 16, 1)          # OCR calls waiting at most, all clients together
 DIGITS_QUEUE = _env_int("OCR_STUDIO_DIGITS_QUEUE", 64, 1)    # the same for each digit endpoint
 DIGITS_CONCURRENCY = _env_int("OCR_STUDIO_DIGITS_CONCURRENCY", 2, 1)  # digit calls run at once (OCR: one)
@@ -170,7 +178,8 @@ def _samples(pattern: str) -> list[str]:
 
 def build_app() -> gr.Blocks:
     """The Blocks app with the Document OCR and Digits tabs, its queues and its upload retention."""
-    with gr.Blocks(title="OCR Studio", delete_cache=(min(UPLOAD_TTL_S, 600), UPLOAD_TTL_S)) as demo:
+    own_files = None if SHARED_UPLOADS else (min(UPLOAD_TTL_S, 600), UPLOAD_TTL_S)  # shared: swept in main()
+    with gr.Blocks(title="OCR Studio", delete_cache=own_files) as demo:
         gr.Markdown(f"# OCR Studio <small>v{__version__}</small>\nRuns entirely on this machine: "
                     "nothing you upload leaves it.")
         with gr.Tab("Document OCR"):
@@ -302,6 +311,8 @@ def main(argv: list[str] | None = None) -> None:
 
     setup_logs(LOG_DIR)
     files = upload_dir(args.port)
+    if SHARED_UPLOADS:
+        uploads.start_sweeping(files, UPLOAD_TTL_S, min(UPLOAD_TTL_S, 600))
     OCR.start()
     digits.warm_up()
     demo = build_app()
@@ -310,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.share:
         print(f"* Public share link: {demo.share_url}" if demo.share_url else
               "* No share link could be created (no internet connection?): serving locally only.", flush=True)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl+C: uploads are deleted
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl+C: own uploads are deleted
     demo.block_thread()
 
 

@@ -197,13 +197,29 @@ def start(folder: Path, port: int, wanted: str) -> int:
     return process.pid
 
 
-def reload(folder: Path, pid: int, port: int, wanted: str) -> None:
+def reload(folder: Path, pid: int, port: int, wanted: str, timeout: float = 30) -> None:
     """SIGHUP (what `nginx -s reload` sends): nginx starts workers on the new configuration and lets the old
-    ones finish their connections; returns once the proxy answers with the new generation."""
+    ones finish their connections. Returns once the proxy answers with the new generation and every old
+    worker has stopped taking connections (its title says "shutting down", or it is gone): until then a new
+    connection may still be served on the old configuration."""
     if not is_our_proxy(pid, folder):
         raise ProxyError(f"PID {pid} is not this deployment's nginx; not signalled")
+    old_workers = server.children(pid)
     os.kill(pid, signal.SIGHUP)
-    _wait_generation(port, wanted, pid, folder / "error.log")
+    _wait_generation(port, wanted, pid, folder / "error.log", timeout)
+    deadline = time.monotonic() + timeout
+    while any(_takes_connections(worker) for worker in old_workers):
+        if time.monotonic() > deadline:
+            raise ProxyError(f"nginx's old workers {old_workers} still take connections {timeout:.0f} s after "
+                             f"the reload; last lines of {folder / 'error.log'}:\n{server.tail(folder / 'error.log')}")
+        time.sleep(0.05)
+
+
+def _takes_connections(worker: int) -> bool:
+    """True while an nginx worker listens (nginx retitles it "worker process is shutting down" on a reload;
+    where it cannot retitle its processes this is never known, and False)."""
+    title = " ".join(server.command_line(worker))
+    return "worker process" in title and "shutting down" not in title
 
 
 def is_our_proxy(pid: int, folder: Path) -> bool:

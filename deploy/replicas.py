@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import shutil
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -79,7 +80,8 @@ def proxy_running(dep: Deployment) -> bool:
 def replica_env(dep: Deployment, port: int, count: int) -> dict[str, str]:
     """What every replica of a deployment shares (the upload folder) and what it has of its own (its logs,
     and a share of the cores for OCR unless OCR_THREADS is set)."""
-    env = {"GRADIO_TEMP_DIR": str(dep.path / "uploads"), "OCR_STUDIO_LOG_DIR": str(dep.path / "logs" / str(port))}
+    env = {"GRADIO_TEMP_DIR": str(dep.path / "uploads"), "OCR_STUDIO_SHARED_UPLOADS": "1",
+           "OCR_STUDIO_LOG_DIR": str(dep.path / "logs" / str(port))}
     if "OCR_THREADS" not in os.environ:
         env["OCR_THREADS"] = str(max(1, (os.cpu_count() or 1) // count))
     return env
@@ -189,6 +191,7 @@ def stop(app_dir: Path, port: int) -> list[str]:
     else:
         lines.append(f"proxy port {port}: not running")
     lines += [stop_replica(ref) for ref in dep.replicas + dep.draining]
+    shutil.rmtree(dep.path / "uploads", ignore_errors=True)  # the replicas leave it (serving/uploads.py)
     (dep.path / "deployment.json").unlink(missing_ok=True)
     return lines
 

@@ -154,6 +154,22 @@ def command_line(pid: int) -> list[str]:
     return result.stdout.split()
 
 
+def children(pid: int) -> list[int]:
+    """PIDs of the process's children (from /proc where there is one, else from ps)."""
+    if Path("/proc/self/stat").is_file():
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:  # "pid (name) state ppid ...": the name may hold spaces and brackets
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(stat.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        return found
+    result = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True)
+    return [int(child) for child, parent in (line.split() for line in result.stdout.splitlines())
+            if int(parent) == pid]
+
+
 def working_dir(pid: int) -> Path | None:
     """The process's current directory where the OS tells (Linux), else None."""
     try:

@@ -7,7 +7,9 @@ without failing a request.
    they are stopped and nothing else changes).
 3. `switch`: the proxy's configuration sends every new call to the new replicas, and keeps the old ones only
    for the result streams of calls they hold; `nginx -s reload` (SIGHUP) lets nginx's old workers finish
-   their connections.
+   their connections. Once no old worker takes connections, and the calls they took last have had
+   SWITCH_SETTLE_S to reach their replica, the old replicas are told to refuse joins of sessions they do
+   not hold (the new configuration then gives those to the new replicas; the old one would answer 404).
 4. `drain`: each old replica is asked (GET /ocr-studio/load) until it holds no call, twice in a row.
 5. `stop_old`: SIGTERM, then SIGKILL after the stop timeout.
 6. `finish`: the configuration without the old replicas, reloaded.
@@ -27,6 +29,7 @@ from deploy.descriptor import read_version
 from deploy.safezip import extract
 
 DRAIN_POLL_S = 0.5
+SWITCH_SETTLE_S = 1.0
 
 
 def source_folder(dep: replicas.Deployment, source: Path) -> Path:
@@ -108,6 +111,7 @@ def upgrade(app_dir: Path, port: int, source: Path, log_path: Path) -> list[str]
         with log.step("switch") as detail:
             dep.replicas, dep.draining = [replicas._ref(i) for i in new], dep.draining + old
             replicas.apply(dep)
+            time.sleep(SWITCH_SETTLE_S)
             detail.update(generation=dep.generation, draining={str(r["port"]): mark_draining(r["port"]) for r in old})
             lines.append(f"proxy on port {port} sends new calls to {[i.port for i in new]} (nginx reloaded)")
         with log.step("drain") as detail:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from deploy import deploylog, replicas, server
+from deploy import deploylog, proxy, replicas, server
 
 REPO = Path(__file__).resolve().parents[1]
 DIGIT = REPO / "samples" / "digits" / "digit_7_mnist_test_0000_white.png"
@@ -75,6 +75,18 @@ def test_status_lists_the_proxy_and_both_replicas(deployment):
         {"kind", "port", "pid", "version", "healthy"} <= set(a) for a in apps)
 
 
+def test_a_reload_returns_once_the_old_workers_take_no_connection(deployment):
+    """Until an old nginx worker stops listening, a new connection may be served on the old configuration."""
+    dep = replicas.load(REPO, deployment["port"])
+    old_workers = server.children(dep.proxy_pid)
+    assert old_workers and all("worker process" in " ".join(server.command_line(w)) for w in old_workers)
+    proxy.reload(dep.path, dep.proxy_pid, dep.port, dep.generation)
+    for worker in old_workers:
+        assert not server.alive(worker) or "shutting down" in " ".join(server.command_line(worker))
+    assert set(server.children(dep.proxy_pid)) - set(old_workers)
+    assert digit_through(deployment["url"]) == "7"
+
+
 def test_ocr_and_digits_right_through_the_proxy(deployment):
     client = Client(deployment["url"], verbose=False)
     text, _, result = client.predict(handle_file(str(RECEIPT)), api_name="/ocr")
@@ -106,6 +118,19 @@ def test_instances_page_lists_both_replicas_endpoints(deployment):
         assert [p["name"] for p in doc["endpoints"]["/ocr"]["parameters"]] == ["path"]
         assert len(doc["endpoints"]["/ocr"]["returns"]) == 3
     assert "/digit(sketch" in deploy("status", "--api").stdout
+
+
+def test_a_replica_that_stops_leaves_the_uploads_the_others_were_given(deployment):
+    """Gradio names an upload after its content: two replicas given the same file share its path, and the
+    one that stops (SIGTERM, as in an upgrade) must not delete it under the other."""
+    _, apps = members(deployment["port"])
+    for app in apps:
+        assert "190.00" in Client(app["url"], verbose=False).predict(handle_file(str(RECEIPT)), api_name="/ocr")[0]
+    (shared,) = (deployment["folder"] / "uploads").rglob(RECEIPT.name)
+    assert server.stop(apps[0]["pid"]) == "terminated"
+    assert shared.is_file()
+    replaced = deploy("start", "--replicas", "2", "--port", str(deployment["port"]))
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
 
 
 def test_a_killed_replica_costs_no_request_made_5_s_later(deployment):
@@ -182,4 +207,5 @@ def test_stop_leaves_nothing_running(deployment):
     for pid in [proxy_row["pid"]] + [a["pid"] for a in apps]:
         assert not server.alive(pid)
     assert not server.healthy(deployment["url"]) and not any(server.healthy(a["url"]) for a in apps)
+    assert not (deployment["folder"] / "uploads").exists()
     assert not [r for r in status() if r.get("proxy") == deployment["port"] or r["port"] == deployment["port"]]
