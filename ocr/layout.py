@@ -2,7 +2,8 @@
 
 Steps (details in docs/layout.md): estimate the page skew from the fragment boxes and work in
 de-skewed ("upright") coordinates; split the page recursively into column sections where a real
-gutter separates paragraph columns (XY-cut restricted to gutters); inside each remaining region
+gutter separates paragraph columns (XY-cut restricted to gutters), side-by-side lists, or two
+sides whose rows do not align (the pages of a two-up sheet); inside each remaining region
 group fragments into lines by baseline, and turn runs of rows whose cells align into tables.
 All distances are multiples of the median fragment height of the page (`h` below).
 """
@@ -56,6 +57,15 @@ LIST_MIN_LINES = 8
 LIST_MIN_BREAKS = 2
 LIST_BREAK = 0.5
 LIST_MIN_OWN_BREAKS = 0.5
+# Side by side (the two pages of a two-up sheet, once per page): a gutter, found as for
+# paragraph columns, that parts two sides of SIDE_MIN_LINES lines or more, each COLUMN_MIN_WIDTH x h
+# wide or more, whose lines do not share baselines: of the lines on the side with fewer, at most
+# SIDE_MAX_ALIGNED have a line on the other side whose centre is within SIDE_ALIGN x h of theirs. The
+# rows of a table or a form, or a price beside its item, are aligned; the lines of two pages that know
+# nothing of each other only by chance. Each side is then laid out on its own.
+SIDE_MIN_LINES = 5
+SIDE_ALIGN = 0.2
+SIDE_MAX_ALIGNED = 0.7
 # Tables: TABLE_MIN_ROWS consecutive rows, each split into cells by gaps of CELL_GAP x h or more,
 # whose cells leave common vertical whitespace (TABLE_COLUMN_MIN_GAP x h or more) between columns.
 CELL_GAP = 1.0
@@ -313,16 +323,20 @@ def _split_by(idx: Sequence[int], cuts: list[float], page: _Page) -> list[list[i
 
 # --- columns (XY-cut restricted to real gutters) -----------------------------------------------
 
-def _regions(idx: list[int], page: _Page) -> list[list[int]]:
-    """Split into regions without columns, in reading order: above, each column, below."""
+def _regions(idx: list[int], page: _Page, apart: bool = True) -> list[list[int]]:
+    """Split into regions without columns, in reading order: above, each column, below. Two sides
+    are parted once at most (apart: not yet; the two pages of a sheet, not a table's columns)."""
     strips = _strips(idx, page)
     section = _column_section(strips, page) or _list_section(strips, page)
+    if section is None and apart:
+        section = _side_by_side_section(strips, page)
+        apart = section is None
     if section is None:
         return [idx]
     start, stop, columns = section
     above = [i for strip in strips[:start] for i in strip]
     below = [i for strip in strips[stop:] for i in strip]
-    return [region for part in (above, *columns, below) if part for region in _regions(part, page)]
+    return [region for part in (above, *columns, below) if part for region in _regions(part, page, apart)]
 
 
 def _strips(idx: list[int], page: _Page) -> list[list[int]]:
@@ -408,6 +422,37 @@ def _list_section(strips: list[list[int]], page: _Page) -> tuple[int, int, list[
         found.append((start, stop, columns))
     # the most columns first: a header strip above the lists that crosses one gutter joins fewer
     return max(found, key=lambda run: len(run[2]), default=None)
+
+
+def _side_by_side_section(strips: list[list[int]], page: _Page) -> tuple[int, int, list[list[int]]] | None:
+    """All the strips as two sides, when a gutter runs from their top to their bottom and parts them into
+    sides whose lines do not align (see SIDE_MIN_LINES); of several such gutters, the one whose sides
+    align least, then the widest."""
+    members = [i for strip in strips for i in strip]
+    gaps = _gaps(_merge(_core_extent(members, page)), GUTTER_MIN_CORE_WIDTH * page.core_h)
+    scored = []
+    for lo, hi in gaps:
+        sides = _split_by(members, [(lo + hi) / 2], page)
+        share = _aligned_share(sides, page)
+        if share <= SIDE_MAX_ALIGNED:
+            scored.append((share, lo - hi, sides))
+    return (0, len(strips), min(scored, key=lambda found: found[:2])[2]) if scored else None
+
+
+def _aligned_share(sides: list[list[int]], page: _Page) -> float:
+    """Share of the lines on the side with fewer that have a line on the other side at their height
+    (SIDE_ALIGN); 1.0 unless both sides are wide columns of SIDE_MIN_LINES lines or more."""
+    lines = [page.lines(side) for side in sides]
+    if min(len(side_lines) for side_lines in lines) < SIDE_MIN_LINES or min(
+            _width(side, page) for side in sides) < COLUMN_MIN_WIDTH * page.h:
+        return 1.0
+    fewer, other = sorted(([page.span(line).cy for line in side_lines] for side_lines in lines), key=len)
+    other.sort()
+    aligned = 0
+    for y in fewer:
+        k = bisect(other, y)
+        aligned += any(abs(other[j] - y) <= SIDE_ALIGN * page.h for j in (k - 1, k) if 0 <= j < len(other))
+    return aligned / len(fewer)
 
 
 def _strip_top(strip: list[int], page: _Page) -> float:
