@@ -5,21 +5,26 @@
 Kinds (REGION_KINDS): a `table` block is one region. A text block is divided into `title` runs
 (lines at least HEADING_SCALE x the page's median line height, at most HEADING_MAX_WORDS words;
 level 1 from twice that) and `paragraph` runs (split where the gap to the next line exceeds
-PARAGRAPH_GAP line heights). A paragraph of at most MARGIN_MAX_LINES lines no taller than
+PARAGRAPH_GAP line heights). A line that opens with a figure's or table's label ("Figure 7-26.",
+"Fig. 2:", "Table 1.", CAPTION_LABEL) starts a `caption`, which goes on over the next lines of the
+paragraph while they follow within PARAGRAPH_GAP, start where its first line starts (within a line
+height) and the line before is full (CAPTION_FULL of the first line's width or more),
+CAPTION_MAX_LINES at most. A paragraph of at most MARGIN_MAX_LINES lines no taller than
 MARGIN_MAX_SCALE x the median, lying wholly in the top (bottom) MARGIN_BAND of the page, MARGIN_GAP
 line heights or more clear of the text below (above) it (other margin text aside), is a `header`
-(`footer`): running heads, page numbers. Pure geometry, no model.
+(`footer`): running heads, page numbers. Geometry and the caption labels, no model.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from statistics import median
 from typing import Sequence
 
 from .layout import Block, Line
 
-REGION_KINDS = ("header", "title", "paragraph", "table", "footer")
+REGION_KINDS = ("header", "title", "paragraph", "caption", "table", "footer")
 HEADING_SCALE = 1.5
 HEADING_MAX_WORDS = 12
 PARAGRAPH_GAP = 0.8
@@ -27,6 +32,11 @@ MARGIN_BAND = 0.1
 MARGIN_MAX_LINES = 2
 MARGIN_GAP = 1.5
 MARGIN_MAX_SCALE = 1.2
+# The label, its number ("7-26", "2", "IV", "A.1") and the punctuation after it: "Figure 3 was made
+# with ..." is a sentence, not a caption.
+CAPTION_LABEL = re.compile(r"(?:Figure|Fig\.?|Table|Tableau|Chart|Exhibit|Plate|Map)\s*[0-9IVXA-Z][0-9IVX.\-]*\s*[.:\u2013\u2014-]")
+CAPTION_MAX_LINES = 6
+CAPTION_FULL = 0.8
 
 
 @dataclass(frozen=True)
@@ -73,18 +83,37 @@ def _text_runs(lines: Sequence[Line], members: Sequence[int], typical: float,
         if not line.text.strip():
             continue
         size = line_height(line) / typical
+        gap = _across(lines[i], angle)[0] - _across(lines[previous], angle)[1] if previous is not None else 0.0
         if size >= HEADING_SCALE and len(line.text.split()) <= HEADING_MAX_WORDS:
             kind, level = "title", 1 if size >= 2 * HEADING_SCALE else 2
+        elif CAPTION_LABEL.match(line.text.strip()):
+            runs.append(("caption", [i], 0))
+            previous = i
+            continue
+        elif runs and runs[-1][0] == "caption" and _caption_goes_on(lines, runs[-1][1], line, gap, typical):
+            kind, level = "caption", 0
         else:
             kind, level = "paragraph", 0
-        gap = _across(lines[i], angle)[0] - _across(lines[previous], angle)[1] if previous is not None else 0.0
         same = runs and runs[-1][0] == kind and runs[-1][2] == level
-        if same and (kind == "title" or gap <= PARAGRAPH_GAP * typical):
+        if same and (kind in ("title", "caption") or gap <= PARAGRAPH_GAP * typical):
             runs[-1][1].append(i)
         else:
             runs.append((kind, [i], level))
         previous = i
     return runs
+
+
+def _caption_goes_on(lines: Sequence[Line], caption: list[int], line: Line, gap: float, typical: float) -> bool:
+    """Whether line, gap below the caption's last line, continues it (see CAPTION_LABEL)."""
+    first, last = lines[caption[0]], lines[caption[-1]]
+    return (len(caption) < CAPTION_MAX_LINES and gap <= PARAGRAPH_GAP * typical
+            and abs(line.box[0][0] - first.box[0][0]) <= typical
+            and _width(last) >= CAPTION_FULL * _width(first))
+
+
+def _width(line: Line) -> float:
+    (x0, y0), (x1, y1) = line.box[0], line.box[1]
+    return math.hypot(x1 - x0, y1 - y0)
 
 
 def _margin(region: Region, regions: list[Region], lines: Sequence[Line], typical: float, height: int) -> Region:

@@ -23,6 +23,7 @@ REGION_COLOURS: dict[str, tuple[int, int, int]] = {
     "header": (150, 150, 150),
     "title": (160, 60, 200),
     "paragraph": (40, 110, 230),
+    "caption": (0, 170, 190),
     "table": (20, 160, 80),
     "footer": (230, 140, 20),
 }
@@ -55,7 +56,7 @@ class OcrPage:
     text: str
     image: np.ndarray = field(repr=False)  # RGB uint8 picture for overlay(): see overlay_picture()
     orientation: Orientation = field(default_factory=Orientation)  # width, height, boxes: of the page as read
-    regions: list[Region] = field(default_factory=list)  # ocr/regions.py: header, title, paragraph, table, footer
+    regions: list[Region] = field(default_factory=list)  # ocr/regions.py: header, title, paragraph, caption, table, footer
 
     def to_json(self) -> dict[str, Any]:
         """The page as plain JSON types (the image is left out)."""

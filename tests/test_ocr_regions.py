@@ -20,6 +20,17 @@ REAL_MARGINS = {
     "scotus-transcript-p1": ([], "1 Alderson Reporting Company"),
 }
 
+# Every caption of the dev pages, from their ground-truth boxes, as (its start, its end): the handbook's
+# figure captions, the paper's "Fig." captions and its five-line table caption (ended before the
+# table's heading row), the adverse-reactions table's; "Figure 3 was created with ..." on
+# creativity-ml-p2 is a sentence.
+REAL_CAPTIONS = {
+    "amt-handbook-p1": [("Figure 7-26.", "Self-locking nuts."), ("Figure 7-27.", "self-locking nut.")],
+    "creativity-ml-p2": [("Fig. 2:", "Aurelia aurita"), ("Fig. 3: DeepDream", "Aurelia aurita")],
+    "otsl-paper-p9": [("Table 1. HPO performed", "maintain a much higher mAP score than the HTML counterpart.")],
+    "adverse-reactions-table-p1": [("Table 2:", "Tabulated adverse reactions")],
+}
+
 
 def _page(page: SyntheticPage) -> OcrPage:
     """An OcrPage laid out from a synthetic page's known boxes (no engine)."""
@@ -80,3 +91,22 @@ def test_markdown_heads_the_page_with_its_title(pages):
     blocks = page_markdown(page).split("\n\n")
     assert blocks[0] == "## " + pages["two_column"].reference.split("\n")[0]
     assert blocks[-1].startswith("Page ") and len(blocks) == len(page.regions)
+
+
+def test_real_pages_captions_and_nothing_else(pages_dev_manifest, pages_dev_dir, page_fragments):
+    for page_id, entry in pages_dev_manifest.items():
+        width, height = Image.open(pages_dev_dir / entry["image"]).size
+        layout = analyze(page_fragments(entry), width, height)
+        captions = [r for r in find_regions(layout.lines, layout.blocks, height) if r.kind == "caption"]
+        texts = [_texts(layout, r) for r in captions]
+        expected = REAL_CAPTIONS.get(page_id, [])
+        assert len(texts) == len(expected), (page_id, texts)
+        assert all(t.startswith(start) and t.endswith(end) for t, (start, end) in zip(texts, expected)), texts
+
+def test_markdown_sets_captions_in_italics(pages_dev_manifest, pages_dev_dir, page_fragments):
+    entry = pages_dev_manifest["amt-handbook-p1"]
+    width, height = Image.open(pages_dev_dir / entry["image"]).size
+    layout = analyze(page_fragments(entry), width, height)
+    page = OcrPage(0, width, height, layout.lines, layout.blocks, layout.text, np.zeros((8, 8, 3), np.uint8),
+                   regions=find_regions(layout.lines, layout.blocks, height))
+    assert "*Figure 7-26. Self-locking nuts.*" in page_markdown(page).split("\n\n")

@@ -1,5 +1,5 @@
 """Markdown: per page, its regions (ocr/regions.py) in reading order: titles as headings (`#` for
-level 1, `##` for level 2), paragraphs, headers and footers as paragraphs (lines joined with spaces;
+level 1, `##` for level 2), captions in italics, paragraphs, headers and footers as paragraphs (lines joined with spaces;
 a hyphen at a line end joins the word), tables as Markdown (pipe) tables, their first row as the
 header."""
 from __future__ import annotations
@@ -28,6 +28,8 @@ def page_markdown(page: OcrPage) -> str:
         text = _join([t for line in lines if (t := line.text.replace("\t", " ").strip())])
         if region.kind == "title":
             out.append("#" * region.level + " " + _escape(text))
+        elif region.kind == "caption":
+            out.append("*" + _escape(text).replace("*", "\\*") + "*")
         else:
             out.append(_escape(text))
     return "\n\n".join(part for part in out if part)
