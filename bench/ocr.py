@@ -3,6 +3,7 @@
     python -m bench.ocr [--data ../shared/data/ocr-dev] [--pages ../shared/data/pages-dev] [--requests 50]
                         [--synthetic SEEDS] [--two-up] [--no-tesseract] [--no-pages] [--no-receipts] [--verbose]
     python -m bench.ocr --turns [--no-pages] [--no-receipts] [--verbose]
+    python -m bench.ocr --upside-down [--no-pages] [--no-receipts] [--verbose]
 
 Sets: the dev receipts (`--data`), the real document pages of `--pages` (reported per
 `doc_type`: multicol, paper, table, ...) and optionally two-up sheets made of those pages
@@ -251,6 +252,63 @@ def turns(cases: list[Case], verbose: bool) -> str:
     return "\n".join(rows)
 
 
+def upside_down(cases: list[Case], verbose: bool) -> str:
+    """Markdown table per set for text-line 0/180 (ocr/textlines.py): every image read upright with
+    and without it (lines turned on upright pages are false turns), and with the lines of the middle
+    of the page turned by 180 degrees where they lie (fixtures/upside_down.py), read with and without
+    it (CER and word F1 against the ground truth)."""
+    import numpy as np
+    from PIL import Image
+
+    from fixtures.upside_down import turn_lines_in_place
+
+    def read(image, on: bool):
+        os.environ["OCR_TEXTLINE_ORIENTATION"] = "1" if on else "0"
+        started = time.perf_counter()
+        result = ocr.recognize(image)
+        return result, time.perf_counter() - started
+
+    rows = ["| set | images | lines read turned on upright pages (false) | upright CER without / with | lines turned "
+            "| of them read turned | with lines turned, CER (word F1): without / with | s/image upright, lines turned: without / with |",
+            "|---|---|---|---|---|---|---|---|"]
+    for group in sorted({case.group for case in cases}):
+        members = [case for case in cases if case.group == group]
+        false_turns = band_lines = band_turned = 0
+        cer_off, cer_on, band_cer_off, band_cer_on, band_f1_off, band_f1_on = [], [], [], [], [], []
+        seconds: dict[str, list[float]] = {"off": [], "on": [], "band off": [], "band on": []}
+        for case in members:
+            rgb = np.asarray(Image.open(case.path).convert("RGB"))
+            ref = normalize(case.reference, **case.norm)
+            on, seconds_on = read(rgb, True)
+            off, seconds_off = read(rgb, False)
+            false_turns += sum(page.orientation.upside_down_lines for page in on.pages)
+            cer_on.append(cer(normalize(on.text, **case.norm), ref))
+            cer_off.append(cer(normalize(off.text, **case.norm), ref))
+            band, inside = turn_lines_in_place(rgb, on.pages[0].lines)
+            band_on, band_seconds_on = read(band, True)
+            band_off, band_seconds_off = read(band, False)
+            band_lines += inside
+            band_turned += band_on.pages[0].orientation.upside_down_lines
+            band_cer_on.append(cer(normalize(band_on.text, **case.norm), ref))
+            band_cer_off.append(cer(normalize(band_off.text, **case.norm), ref))
+            band_f1_on.append(word_f1(normalize(band_on.text, **case.norm), ref))
+            band_f1_off.append(word_f1(normalize(band_off.text, **case.norm), ref))
+            for key, value in zip(seconds, (seconds_off, seconds_on, band_seconds_off, band_seconds_on)):
+                seconds[key].append(value)
+            if verbose:
+                print(f"{case.name}: upright turned {on.pages[0].orientation.upside_down_lines}, CER {cer_off[-1]:.3f} -> "
+                      f"{cer_on[-1]:.3f}; {inside} lines turned, {band_on.pages[0].orientation.upside_down_lines} read turned, "
+                      f"CER {band_cer_off[-1]:.3f} -> {band_cer_on[-1]:.3f}", file=sys.stderr)
+        os.environ.pop("OCR_TEXTLINE_ORIENTATION")
+        median = {key: statistics.median(value) for key, value in seconds.items()}
+        rows.append(f"| {group} | {len(members)} | {false_turns} | {statistics.mean(cer_off):.4f} / {statistics.mean(cer_on):.4f} "
+                    f"| {band_lines} | {band_turned} | {statistics.mean(band_cer_off):.4f} ({statistics.mean(band_f1_off):.3f}) / "
+                    f"{statistics.mean(band_cer_on):.4f} ({statistics.mean(band_f1_on):.3f}) "
+                    f"| {median['off']:.2f} / {median['on']:.2f}, "
+                    f"{median['band off']:.2f} / {median['band on']:.2f} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dev set folder with manifest.jsonl")
@@ -269,14 +327,17 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="with --turns: only the first N images of each set")
     parser.add_argument("--turns", action="store_true",
                         help="only the orientation check: every image upright and turned by 90/180/270 (ours only)")
+    parser.add_argument("--upside-down", action="store_true",
+                        help="only the text-line 0/180 check: every image upright, and with a band of lines turned by 180 "
+                             "where they lie, each with and without OCR_TEXTLINE_ORIENTATION (ours only)")
     args = parser.parse_args()
-    if args.turns:
+    if args.turns or args.upside_down:
         ocr.warm_up()
         selected = [] if args.no_receipts else [Case(c.name, c.path, c.reference, c.norm, "receipts") for c in dev_cases(args.data)]
         selected += [] if args.no_pages else [Case(c.name, c.path, c.reference, c.norm, "pages") for c in dev_cases(args.pages)]
         if args.limit:
             selected = [c for g in ("receipts", "pages") for c in [c for c in selected if c.group == g][:args.limit]]
-        print(turns(selected, args.verbose))
+        print(upside_down(selected, args.verbose) if args.upside_down else turns(selected, args.verbose))
         return
 
     tesseract_name = None

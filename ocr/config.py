@@ -23,6 +23,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "OCR_PDF_DPI": ("200", "resolution PDF pages are rendered at"),
     "OCR_PDF_MAX_PIXELS": ("16000000", "largest rendering of one PDF page (width x height); bigger pages are rendered at a lower resolution"),
     "OCR_ORIENTATION": ("1", "1: read pages turned by 90/180/270 degrees turned back (ocr/orientation.py); 0: read every page as it comes"),
+    "OCR_TEXTLINE_ORIENTATION": ("1", "1: lines printed upside down on an upright page are read turned back (ocr/textlines.py); 0: as they come"),
     "OCR_TIME_BUDGET": ("120", "seconds one recognize() call may take; checked between pages and between tiles"),
 }
 
@@ -65,6 +66,7 @@ class Settings:
     pdf_max_pixels: int
     time_budget: int
     orientation: bool = True
+    textline_orientation: bool = True
 
 
 def settings() -> Settings:
@@ -82,6 +84,7 @@ def settings() -> Settings:
         pdf_max_pixels=_env_int("OCR_PDF_MAX_PIXELS"),
         time_budget=_env_int("OCR_TIME_BUDGET"),
         orientation=_env_flag("OCR_ORIENTATION"),
+        textline_orientation=_env_flag("OCR_TEXTLINE_ORIENTATION"),
     )
 
 

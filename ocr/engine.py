@@ -179,6 +179,16 @@ class Engine:
                 self._release_rec_arena()
         return [_fragment(rgb, line, cut=len(tiles) > 1) for line in merge_tiles(found, tiles)]
 
+    def recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float, tuple]]:
+        """(text, score, PaddleX word info) of each RGB text-line crop, read as it is."""
+        if not crops:
+            return []
+        bgr = [np.ascontiguousarray(crop[:, :, ::-1]) for crop in crops]
+        with self._predict_lock:
+            results = list(self._recognizer(bgr, return_word_box=True))
+            self._release_rec_arena()
+        return [(r["rec_text"][0], float(r["rec_score"]), r["rec_text"][1]) for r in results]
+
     def _read_tile(self, rgb: np.ndarray, tile: Tile) -> list[RawLine]:
         """The lines (or parts of lines) a tile is responsible for, in page pixels."""
         view = rgb[tile.y0:tile.y1, tile.x0:tile.x1]  # no copy

@@ -95,12 +95,14 @@ class Word:
 @dataclass(frozen=True)
 class Fragment:
     """One detected text box with its recognised text; box = 4 points clockwise from top-left;
-    words = its words left to right (ocr/words.py), empty when not known."""
+    words = its words in reading order (ocr/words.py), empty when not known; upside_down: the line
+    was printed upside down and read turned (ocr/textlines.py), its words then run right to left."""
 
     text: str
     score: float
     box: tuple[Point, ...]
     words: tuple[Word, ...] = ()
+    upside_down: bool = False
 
 
 @dataclass

@@ -42,14 +42,18 @@ MIN_SCORE_GAIN = 0.05
 @dataclass(frozen=True)
 class Orientation:
     """How a page was read: angle = clockwise degrees the page had been turned by and was turned
-    back (0 when it was read as it came); classified/confidence = the classifier's proposal."""
+    back (0 when it was read as it came); classified/confidence = the classifier's proposal;
+    upside_down_lines = lines of the page as read that were printed upside down and read turned
+    (ocr/textlines.py)."""
 
     angle: int = 0
     confidence: float = 1.0
     classified: int = 0
+    upside_down_lines: int = 0
 
     def to_json(self) -> dict[str, float | int]:
-        return {"angle": self.angle, "confidence": round(self.confidence, 4), "classified": self.classified}
+        return {"angle": self.angle, "confidence": round(self.confidence, 4), "classified": self.classified,
+                "upside_down_lines": self.upside_down_lines}
 
 
 class OrientationClassifier:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from .layout import Fragment, analyze
 from .orientation import MIN_CONFIDENCE, Orientation, confirms, mean_score, stands_on_end, turn_back
 from .regions import find_regions
 from .result import PAGE_SEPARATOR, OcrPage, OcrResult, overlay_picture
+from .textlines import turn_upside_down_lines
 
 Progress = Callable[[int, int], None]
 
@@ -88,9 +89,15 @@ def _read_page(engine: Engine, image: np.ndarray, index: int, deadline: Deadline
     tick = time.perf_counter()
     image, fragments, orientation = _read_oriented(engine, image, deadline, timings)
     timings["ocr"] += time.perf_counter() - tick
+    if settings().textline_orientation:
+        tick = time.perf_counter()
+        fragments = turn_upside_down_lines(image, fragments, engine.recognise)
+        timings["orientation"] += time.perf_counter() - tick
     tick = time.perf_counter()
     height, width = image.shape[:2]
     layout = analyze(fragments, width, height)
+    turned = sum(any(fragments[k].upside_down for k in line.fragments) for line in layout.lines)
+    orientation = replace(orientation, upside_down_lines=turned)
     page = OcrPage(index, width, height, layout.lines, layout.blocks, layout.text, overlay_picture(image),
                    orientation=orientation, regions=find_regions(layout.lines, layout.blocks, height))
     timings["layout"] += time.perf_counter() - tick

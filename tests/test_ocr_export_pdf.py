@@ -85,3 +85,24 @@ def test_rotated_pdf_page_gets_its_words_in_place(samples_dir, tmp_path):
     result, pdf = _searchable(source, tmp_path)
     assert page_sizes(pdf) == page_sizes(source) and page_sizes(pdf)[0][2] == 90
     _check_text_layer(result, pdf)
+
+
+def test_lines_printed_upside_down_run_the_way_the_print_does(ocr_dev_manifest, ocr_dev_dir, tmp_path):
+    """A receipt with lines turned where they lie (fixtures/upside_down.py): the text layer keeps every
+    word on its box, and a layout-preserving extraction reads the turned lines in their word order."""
+    import subprocess
+
+    from fixtures.upside_down import turn_lines_in_place
+
+    rgb = np.asarray(Image.open(ocr_dev_dir / ocr_dev_manifest["sroie_052"]["image"]).convert("RGB"))
+    turned, count = turn_lines_in_place(rgb, recognize(rgb).pages[0].lines)
+    path = tmp_path / "lines_turned.png"
+    Image.fromarray(turned).save(path)
+    result, pdf = _searchable(path, tmp_path)
+    assert result.pages[0].orientation.upside_down_lines == count >= 3
+    _check_text_layer(result, pdf)
+    layout = " ".join(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                     check=True).stdout.split())
+    for line in result.pages[0].lines:
+        if all(w.box[0][0] > w.box[1][0] for w in line.words) and len(line.words) >= 2:
+            assert " ".join(w.text for w in line.words) in layout

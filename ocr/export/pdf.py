@@ -20,7 +20,7 @@ from ..config import settings
 from ..errors import InputError
 from ..inputs import open_document, open_image, sniff
 from ..result import OcrPage, OcrResult
-from .geometry import bbox
+from .geometry import Bbox, bbox
 
 IMAGE_DPI = 300.0  # an image without a (plausible) dpi of its own becomes a page at this resolution
 PLAUSIBLE_DPI = (50.0, 2400.0)
@@ -63,10 +63,23 @@ def render_pages(pages: list[tuple[OcrPage, float]], images: list[Path] | None =
 def _words(pdf, line, page: OcrPage, scale: float) -> None:
     """A line's words, each on its box: font size = the box height, stretched to the box width; an
     explicit space, stretched over the gap, follows every word but the last, so text extractors
-    split the words where we did."""
+    split the words where we did. Words printed upside down (their box runs right to left:
+    ocr/textlines.py) are drawn upside down too, so the text layer runs the way the print does."""
     words = [(w.text, bbox(w.box, page.width, page.height)) for w in line.words]
     if not words and line.text.strip():
         words = [(line.text.strip(), bbox(line.box, page.width, page.height))]
+    if line.words and all(w.box[0][0] > w.box[1][0] for w in line.words):
+        # drawn mirrored about the line's centre, under a half turn about the same point
+        cx = round((min(b.x0 for _, b in words) + max(b.x1 for _, b in words)) / 2)
+        cy = round((min(b.y0 for _, b in words) + max(b.y1 for _, b in words)) / 2)
+        words = [(text, Bbox(2 * cx - b.x1, 2 * cy - b.y1, 2 * cx - b.x0, 2 * cy - b.y0)) for text, b in words]
+        with pdf.rotation(180, x=cx * scale, y=cy * scale):
+            _draw(pdf, words, scale)
+    else:
+        _draw(pdf, words, scale)
+
+
+def _draw(pdf, words, scale: float) -> None:
     for k, (text, b) in enumerate(words):
         size = max(b.height * scale, MIN_FONT_PT)
         pdf.set_font("Occulta", size=size)
