@@ -222,17 +222,15 @@ class Engine:
         stacks = [(poly, pieces) for poly in polys if is_stack_candidate(poly) for pieces in [stack_pieces(rgb, poly)] if pieces]
         if not stacks:
             return read
-        crops = [crop[:, :, ::-1].copy() for _, pieces in stacks for crop, _ in pieces]
-        with self._predict_lock:
-            results = iter(list(self._recognizer(crops, return_word_box=True)))
+        results = iter(self.recognise([crop for _, pieces in stacks for crop, _ in pieces]))
         for poly, pieces in stacks:
             texts = [next(results) for _ in pieces]
-            scores = [float(r["rec_score"]) for r in texts]
+            scores = [score for _, score, _ in texts]
             whole = next((k for k, line in enumerate(read) if np.array_equal(line.box, poly)), None)
             if min(scores) < REC_SCORE_THRESH or (whole is not None and sum(scores) / len(scores) <= read[whole].score):
                 continue
-            split = [_raw_line(r["rec_text"][0], r["rec_score"], box, *cal_ocr_word_box(r["rec_text"][0], box, r["rec_text"][1]))
-                     for (_, box), r in zip(pieces, texts)]
+            split = [_raw_line(text, score, box, *cal_ocr_word_box(text, box, info))
+                     for (_, box), (text, score, info) in zip(pieces, texts)]
             if whole is None:
                 read.extend(split)
             else:

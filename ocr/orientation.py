@@ -100,16 +100,17 @@ def turn_back(rgb: np.ndarray, angle: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, angle // 90))
 
 
+def box_aspect(box: Sequence[Sequence[float]]) -> float:
+    """Width / height of a text box (4 points clockwise from the text's top-left), edges averaged."""
+    p = np.asarray(box, dtype=np.float64)
+    width = (np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3])) / 2
+    height = (np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1])) / 2
+    return width / max(height, 1e-6)
+
+
 def line_aspect(fragments: Sequence[Fragment]) -> float:
     """Median width / height of the detected lines with three characters or more (0 if none)."""
-    aspects = []
-    for fragment in fragments:
-        if len(fragment.text.strip()) < 3:
-            continue
-        p = np.asarray(fragment.box, dtype=np.float64)
-        width = (np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3])) / 2
-        height = (np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1])) / 2
-        aspects.append(width / max(height, 1e-6))
+    aspects = [box_aspect(fragment.box) for fragment in fragments if len(fragment.text.strip()) >= 3]
     return median(aspects) if aspects else 0.0
 
 

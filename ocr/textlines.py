@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from .layout import Fragment
+from .orientation import box_aspect
 from .spacing import restore_spaces
 from .words import split_words
 
@@ -39,10 +40,10 @@ Recognise = Callable[[list[np.ndarray]], list[tuple[str, float, tuple]]]
 def turn_upside_down_lines(rgb: np.ndarray, fragments: Sequence[Fragment], recognise: Recognise) -> list[Fragment]:
     """fragments with every line that reads clearly better turned by 180 degrees replaced by that reading."""
     suspects = [k for k, f in enumerate(fragments) if f.score < SUSPECT_SCORE and len(f.text.strip()) >= MIN_CHARACTERS
-                and _lies_flat(f.box)]
+                and box_aspect(f.box) > 1]
     if not suspects:
         return list(fragments)
-    turned_crops = [cv2.rotate(crop_line(rgb, fragments[k].box), cv2.ROTATE_180) for k in suspects]
+    turned_crops = [cv2.rotate(_crop_line(rgb, fragments[k].box), cv2.ROTATE_180) for k in suspects]
     out = list(fragments)
     for k, crop, (text, score, word_info) in zip(suspects, turned_crops, recognise(turned_crops)):
         if _reads_better(text, score, fragments[k]):
@@ -58,19 +59,11 @@ def _reads_better(text: str, score: float, as_it_came: Fragment) -> bool:
             and solid >= max(MIN_CHARACTERS, len("".join(as_it_came.text.split())) / 2))
 
 
-def crop_line(rgb: np.ndarray, box: Sequence[Sequence[float]]) -> np.ndarray:
-    """The line's quadrilateral straightened into a rectangle as wide as its longer long edge."""
-    quad = np.asarray(box, dtype=np.float32)
-    width = max(int(round(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))), 1)
-    height = max(int(round(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))), 1)
-    target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    matrix = cv2.getPerspectiveTransform(quad, target)
-    return cv2.warpPerspective(rgb, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+def _crop_line(rgb: np.ndarray, box: Sequence[Sequence[float]]) -> np.ndarray:
+    """The line's quadrilateral straightened into a rectangle, as PaddleOCR's pipeline crops it."""
+    from paddlex.inference.pipelines.components import CropByPolys
 
-
-def _lies_flat(box: Sequence[Sequence[float]]) -> bool:
-    quad = np.asarray(box, dtype=np.float64)
-    return np.linalg.norm(quad[1] - quad[0]) > np.linalg.norm(quad[3] - quad[0])
+    return CropByPolys().get_rotate_crop_image(rgb, np.asarray(box, dtype=np.float32))
 
 
 def _turned_fragment(box: Sequence[Sequence[float]], crop: np.ndarray, text: str, score: float,

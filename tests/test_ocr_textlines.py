@@ -14,7 +14,7 @@ MIN_CER_LOSS_WITHOUT = 0.03  # without text-line 0/180 the same page reads clear
 
 
 def _read(path, entry, monkeypatch, upside_down_lines: str = "1"):
-    """(upright result, its CER, the page with lines turned, how many, the turned page's result and CER)."""
+    """(upright result, its CER, how many lines were turned, the turned page's result, its CER)."""
     import ocr
 
     rgb = np.asarray(Image.open(path).convert("RGB"))
