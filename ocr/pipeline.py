@@ -10,6 +10,7 @@ import numpy as np
 from .config import settings
 from .engine import Engine, get_engine, model_info
 from .errors import InputError, TimeBudgetError
+from .figures import find_figures
 from .inputs import Source, open_document
 from .layout import Fragment, analyze
 from .orientation import MIN_CONFIDENCE, Orientation, confirms, mean_score, stands_on_end, turn_back
@@ -98,8 +99,9 @@ def _read_page(engine: Engine, image: np.ndarray, index: int, deadline: Deadline
     layout = analyze(fragments, width, height)
     turned = sum(any(fragments[k].upside_down for k in line.fragments) for line in layout.lines)
     orientation = replace(orientation, upside_down_lines=turned)
+    regions = find_regions(layout.lines, layout.blocks, height, find_figures(image, layout.lines))
     page = OcrPage(index, width, height, layout.lines, layout.blocks, layout.text, overlay_picture(image),
-                   orientation=orientation, regions=find_regions(layout.lines, layout.blocks, height))
+                   orientation=orientation, regions=regions)
     timings["layout"] += time.perf_counter() - tick
     return page
 

@@ -12,7 +12,10 @@ height) and the line before is full (CAPTION_FULL of the first line's width or m
 CAPTION_MAX_LINES at most. A paragraph of at most MARGIN_MAX_LINES lines no taller than
 MARGIN_MAX_SCALE x the median, lying wholly in the top (bottom) MARGIN_BAND of the page, MARGIN_GAP
 line heights or more clear of the text below (above) it (other margin text aside), is a `header`
-(`footer`): running heads, page numbers. Geometry and the caption labels, no model.
+(`footer`): running heads, page numbers. A `figure` (ocr/figures.py) takes the lines printed on it
+out of the text and goes where its first line was read; a figure with no text goes just before a
+caption it touches (the nearest within FIGURE_CAPTION_GAP line heights above or below it), else before the first
+region below it that it overlaps across, else before the footer. Geometry and the caption labels, no model.
 """
 from __future__ import annotations
 
@@ -20,11 +23,14 @@ import math
 import re
 from dataclasses import dataclass
 from statistics import median
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .layout import Block, Line
 
-REGION_KINDS = ("header", "title", "paragraph", "caption", "table", "footer")
+if TYPE_CHECKING:
+    from .figures import Figure
+
+REGION_KINDS = ("header", "title", "paragraph", "caption", "table", "figure", "footer")
 HEADING_SCALE = 1.5
 HEADING_MAX_WORDS = 12
 PARAGRAPH_GAP = 0.8
@@ -37,6 +43,7 @@ MARGIN_MAX_SCALE = 1.2
 CAPTION_LABEL = re.compile(r"(?:Figure|Fig\.?|Table|Tableau|Chart|Exhibit|Plate|Map)\s*[0-9IVXA-Z][0-9IVX.\-]*\s*[.:\u2013\u2014-]")
 CAPTION_MAX_LINES = 6
 CAPTION_FULL = 0.8
+FIGURE_CAPTION_GAP = 2.0
 
 
 @dataclass(frozen=True)
@@ -56,20 +63,46 @@ def line_height(line: Line) -> float:
     return max(math.hypot(x3 - x0, y3 - y0), 1.0)
 
 
-def find_regions(lines: Sequence[Line], blocks: Sequence[Block], height: int) -> list[Region]:
-    """The regions of a page's blocks, in reading order; lines no block holds are left out."""
+def find_regions(lines: Sequence[Line], blocks: Sequence[Block], height: int,
+                 figures: Sequence[Figure] = ()) -> list[Region]:
+    """The regions of a page's blocks and figures, in reading order; lines no block holds are left out."""
     if not lines:
         return []
     typical = median(line_height(line) for line in lines)
     angle = median(math.atan2(line.box[1][1] - line.box[0][1], line.box[1][0] - line.box[0][0]) for line in lines)
+    on_figures = {i for figure in figures for i in figure.lines}
     runs: list[tuple[str, list[int], int]] = []
     for block in blocks:
+        members = [i for i in block.lines if i not in on_figures]
+        if not members:
+            continue
         if block.kind == "table":
-            runs.append(("table", list(block.lines), 0))
+            runs.append(("table", members, 0))
         else:
-            runs.extend(_text_runs(lines, block.lines, typical, angle))
+            runs.extend(_text_runs(lines, members, typical, angle))
     regions = [Region(kind, _box(lines, members), members, level) for kind, members, level in runs]
-    return [_margin(region, regions, lines, typical, height) for region in regions]
+    regions = [_margin(region, regions, lines, typical, height) for region in regions]
+    for figure in figures:
+        x0, y0, x1, y1 = figure.box
+        box = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+        region = Region("figure", box, list(figure.lines))
+        regions.insert(_figure_place(region, regions, typical), region)
+    return regions
+
+
+def _figure_place(figure: Region, regions: list[Region], typical: float) -> int:
+    """Where a figure goes in the reading order of regions (see the module docstring)."""
+    if figure.lines:
+        first = figure.lines[0]
+        return next((k for k, r in enumerate(regions) if r.lines and r.lines[0] > first), len(regions))
+    (x0, y0), (x1, y1) = figure.box[0], figure.box[2]
+    across = [k for k, r in enumerate(regions) if r.box[0][0] < x1 and r.box[2][0] > x0]
+    gaps = {k: max(regions[k].box[0][1] - y1, y0 - regions[k].box[2][1]) for k in across if regions[k].kind == "caption"}
+    touching = [k for k, gap in gaps.items() if 0 <= gap <= FIGURE_CAPTION_GAP * typical]
+    if touching:
+        return min(touching, key=gaps.__getitem__)
+    footers = [k for k, r in enumerate(regions) if r.kind == "footer"] + [len(regions)]
+    return next((k for k in across if regions[k].box[0][1] >= y1), footers[0])
 
 
 def _text_runs(lines: Sequence[Line], members: Sequence[int], typical: float,

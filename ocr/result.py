@@ -25,6 +25,7 @@ REGION_COLOURS: dict[str, tuple[int, int, int]] = {
     "paragraph": (40, 110, 230),
     "caption": (0, 170, 190),
     "table": (20, 160, 80),
+    "figure": (210, 60, 120),
     "footer": (230, 140, 20),
 }
 _REGION_ALPHA = 60  # of 255: the text stays readable under the fill
@@ -56,7 +57,7 @@ class OcrPage:
     text: str
     image: np.ndarray = field(repr=False)  # RGB uint8 picture for overlay(): see overlay_picture()
     orientation: Orientation = field(default_factory=Orientation)  # width, height, boxes: of the page as read
-    regions: list[Region] = field(default_factory=list)  # ocr/regions.py: header, title, paragraph, caption, table, footer
+    regions: list[Region] = field(default_factory=list)  # ocr/regions.py: header, title, paragraph, caption, table, figure, footer
 
     def to_json(self) -> dict[str, Any]:
         """The page as plain JSON types (the image is left out)."""

@@ -1,6 +1,6 @@
 """Markdown: per page, its regions (ocr/regions.py) in reading order: titles as headings (`#` for
-level 1, `##` for level 2), captions in italics, paragraphs, headers and footers as paragraphs (lines joined with spaces;
-a hyphen at a line end joins the word), tables as Markdown (pipe) tables, their first row as the
+level 1, `##` for level 2), captions in italics, paragraphs, headers, footers and the text on a figure as
+paragraphs (lines joined with spaces; a hyphen at a line end joins the word; a figure with no text writes nothing), tables as Markdown (pipe) tables, their first row as the
 header."""
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def page_markdown(page: OcrPage) -> str:
     out: list[str] = []
     for region in page.regions:
         lines = [page.lines[i] for i in region.lines]
+        if not lines:  # a figure with no text on it
+            continue
         if region.kind == "table":
             out.append(_table(lines))
             continue
