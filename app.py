@@ -30,7 +30,7 @@ import digits
 import ocr
 from ocr.export import FORMATS
 from ocr.export.batch import fresh_folder
-from ocr.result import REGION_COLOURS, table_rows, tables_csv
+from ocr.result import REGION_COLOURS, page_notes, table_rows, tables_csv
 from serving.gate import ApiGate
 from serving import ocr_worker, uploads
 from serving.logs import logged, setup_logs
@@ -198,6 +198,7 @@ def build_app() -> gr.Blocks:
                     overlay = gr.Image(label="Regions and lines of page 1 (lines numbered in reading order)",
                                        type="pil", elem_id="ocr-overlay")
                     gr.HTML(region_legend(), elem_id="region-legend")
+                    notes = gr.Markdown(elem_id="page-notes")
                     result_json = gr.JSON(label="Lines, boxes, confidences", open=False)
                     tables = gr.Dataframe(label="Tables (cells by row and column)", visible=False, interactive=False)
                     tables_file = gr.File(label="Tables as CSV", interactive=False)
@@ -220,8 +221,9 @@ def build_app() -> gr.Blocks:
             # preprocess=False: the photo reaches ocr/ undecoded, so only ocr's allowed formats are opened
             photo = snapshot.input(read_document, snapshot, ocr_outputs, api_visibility="private", concurrency_limit=1,
                                    concurrency_id="ocr", preprocess=False)
-            for event in (read, photo):  # tables from the JSON just shown; /ocr's outputs stay as they are
+            for event in (read, photo):  # tables and notes from the JSON just shown; /ocr's outputs stay as they are
                 event.success(show_tables, result_json, [tables, tables_file], api_visibility="private")
+                event.success(page_notes, result_json, notes, api_visibility="private")
 
         with gr.Tab("Digits"):
             gr.Markdown("Draw one digit (or a whole number) with the mouse or a finger, or upload a picture of one.")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import NamedTuple, Sequence
 
+from .sidebars import split_sidebars
+
 Point = tuple[float, float]
 
 # Line grouping: two boxes share a line when they overlap vertically by this share of the
@@ -128,8 +130,9 @@ class Cell:
 
 @dataclass
 class Block:
-    """A paragraph region ("text") or a table ("table"); lines are indices into Layout.lines.
-    A table's non-empty cells are in `cells`, row by row, left to right."""
+    """A paragraph region ("text"), a table ("table") or a sidebar ("sidebar", ocr/sidebars.py);
+    lines are indices into Layout.lines. A table's non-empty cells are in `cells`, row by row, left
+    to right."""
 
     kind: str
     box: list[list[float]]
@@ -237,7 +240,12 @@ def analyze(fragments: Sequence[Fragment], width: int, height: int) -> Layout:
     inks = {i: _ink(fragments[i], frame, cores[i]) for i in kept}
     page = _Page({i: fragments[i].text.strip() for i in kept}, rects, h, cores,
                  max(median(r.height for r in cores.values()), 1.0), inks)
-    plans = [plan for region in _regions(kept, page) for plan in _blocks(region, page)]
+    main, sidebars = split_sidebars(kept, rects, page.texts, h)
+    plans = [plan for region in _regions(main, page) for plan in _blocks(region, page)]
+    for sidebar in sidebars:  # after the last block of the text it stands beside
+        x0, x1 = sidebar.beside
+        beside = [k for k, plan in enumerate(plans) if any(x0 <= rects[i].cx <= x1 for row in plan.rows for i in row)]
+        plans.insert(beside[-1] + 1 if beside else len(plans), _BlockPlan("sidebar", page.lines(sidebar.fragments)))
     return _assemble(plans, fragments, page, frame)
 
 

@@ -2,7 +2,7 @@
 
     find_regions(lines, blocks, height) -> [Region(kind, box, lines, level)]
 
-Kinds (REGION_KINDS): a `table` block is one region. A text block is divided into `title` runs
+Kinds (REGION_KINDS): a `table` block is one region, and so is a `sidebar` block (ocr/sidebars.py). A text block is divided into `title` runs
 (lines at least HEADING_SCALE x the page's median line height, at most HEADING_MAX_WORDS words;
 level 1 from twice that) and `paragraph` runs (split where the gap to the next line exceeds
 PARAGRAPH_GAP line heights). A line that opens with a figure's or table's label ("Figure 7-26.",
@@ -30,7 +30,7 @@ from .layout import Block, Line
 if TYPE_CHECKING:
     from .figures import Figure
 
-REGION_KINDS = ("header", "title", "paragraph", "caption", "table", "figure", "footer")
+REGION_KINDS = ("header", "title", "paragraph", "caption", "table", "figure", "sidebar", "footer")
 HEADING_SCALE = 1.5
 HEADING_MAX_WORDS = 12
 PARAGRAPH_GAP = 0.8
@@ -76,8 +76,8 @@ def find_regions(lines: Sequence[Line], blocks: Sequence[Block], height: int,
         members = [i for i in block.lines if i not in on_figures]
         if not members:
             continue
-        if block.kind == "table":
-            runs.append(("table", members, 0))
+        if block.kind in ("table", "sidebar"):
+            runs.append((block.kind, members, 0))
         else:
             runs.extend(_text_runs(lines, members, typical, angle))
     regions = [Region(kind, _box(lines, members), members, level) for kind, members, level in runs]

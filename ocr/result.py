@@ -26,6 +26,7 @@ REGION_COLOURS: dict[str, tuple[int, int, int]] = {
     "caption": (0, 170, 190),
     "table": (20, 160, 80),
     "figure": (210, 60, 120),
+    "sidebar": (120, 100, 60),
     "footer": (230, 140, 20),
 }
 _REGION_ALPHA = 60  # of 255: the text stays readable under the fill
@@ -57,7 +58,7 @@ class OcrPage:
     text: str
     image: np.ndarray = field(repr=False)  # RGB uint8 picture for overlay(): see overlay_picture()
     orientation: Orientation = field(default_factory=Orientation)  # width, height, boxes: of the page as read
-    regions: list[Region] = field(default_factory=list)  # ocr/regions.py: header, title, paragraph, caption, table, figure, footer
+    regions: list[Region] = field(default_factory=list)  # ocr/regions.py: header, title, paragraph, caption, table, figure, sidebar, footer
 
     def to_json(self) -> dict[str, Any]:
         """The page as plain JSON types (the image is left out)."""
@@ -207,3 +208,21 @@ def _line_json(line: Line, page: int) -> dict[str, Any]:
         "page": page,
         "words": [{"text": w.text, "score": round(float(w.score), 4), "box": _points(w.box)} for w in line.words],
     }
+
+
+def page_notes(result: dict[str, Any]) -> str:
+    """What was found on each page of an OcrResult.to_json(), one Markdown line a page: its lines,
+    its regions by kind, and whether it or any of its lines was read turned back."""
+    notes = []
+    for page in result.get("pages", []):
+        kinds = [region["kind"] for region in page.get("regions", [])]
+        found = ", ".join(f"{kinds.count(kind)} {kind}{'s' * (kinds.count(kind) > 1)}"
+                          for kind in REGION_COLOURS if kind in kinds)
+        parts = [f"{len(page.get('lines', []))} lines" + (f" ({found})" if found else "")]
+        turn = page.get("orientation", {})
+        if turn.get("angle"):
+            parts.append(f"read turned back by {turn['angle']}° (classifier {turn['confidence']:.2f})")
+        if turn.get("upside_down_lines"):
+            parts.append(f"{turn['upside_down_lines']} lines printed upside down, read turned")
+        notes.append(f"**Page {page['index'] + 1}**: " + "; ".join(parts))
+    return "  \n".join(notes)

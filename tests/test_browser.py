@@ -149,6 +149,9 @@ def test_ocr_tab_reads_an_uploaded_sample(page, expected_samples):
     assert coloured > MIN_REGION_TINT, f"only {coloured:.0%} of the overlay is coloured: regions not filled"
     legend = page.locator("#region-legend").inner_text()
     assert all(kind in legend for kind in REGION_COLOURS)
+    notes = page.locator("#page-notes")
+    notes.get_by_text("Page 1").wait_for()
+    assert re.search(r"Page 1: \d+ lines \(", notes.inner_text()), notes.inner_text()
 
 
 def test_canvas_opens_at_full_size_with_the_brush_active(page):

@@ -143,3 +143,36 @@ def test_formats_and_names():
         parse_formats("")
     assert [output_name("a/scan.v2.pdf", f) for f in FORMATS] == [
         "scan.v2.pdf", "scan.v2.hocr", "scan.v2.alto.xml", "scan.v2.md", "scan.v2.txt", "scan.v2.json"]
+
+
+@pytest.fixture(scope="module")
+def turned_receipt(samples_dir, tmp_path_factory):
+    """A receipt with some of its lines printed upside down where they lie (fixtures/upside_down.py)."""
+    import numpy as np
+    from PIL import Image
+
+    from fixtures.upside_down import turn_lines_in_place
+
+    rgb = np.asarray(Image.open(samples_dir / "documents" / "receipt_052.jpg").convert("RGB"))
+    turned, count = turn_lines_in_place(rgb, recognize(rgb).pages[0].lines)
+    path = tmp_path_factory.mktemp("turned") / "receipt_turned.png"
+    Image.fromarray(turned).save(path)
+    result = recognize(path)
+    assert result.pages[0].orientation.upside_down_lines == count >= 3
+    return path, result
+
+
+def test_upside_down_lines_are_marked_turned(turned_receipt, alto_schema):
+    """hOCR gives each such line `textangle 180`; ALTO puts them in text blocks of their own with
+    ROTATION="180", and still validates with every word in reading order."""
+    path, result = turned_receipt
+    count = result.pages[0].orientation.upside_down_lines
+    hocr = etree.fromstring(render(result, "hocr", path.read_bytes(), path.name))
+    lines = hocr.findall(f".//{XHTML}span[@class='ocr_line']")
+    assert sum("textangle 180" in line.get("title") for line in lines) == count
+    alto = etree.fromstring(render(result, "alto", b"", path.name))
+    assert alto_schema.validate(alto), alto_schema.error_log
+    rotated = [block for block in alto.iter(f"{ALTO}TextBlock") if block.get("ROTATION") == "180"]
+    assert sum(len(block.findall(f"{ALTO}TextLine")) for block in rotated) == count
+    strings = [s.get("CONTENT") for s in alto.iter(f"{ALTO}String")]
+    assert strings == [w.text for line in result.pages[0].lines for w in line.words]

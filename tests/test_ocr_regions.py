@@ -10,7 +10,8 @@ from fixtures.pages import SyntheticPage
 from ocr.export.markdown import page_markdown
 from ocr.layout import Fragment, Layout, analyze
 from ocr.regions import REGION_KINDS, find_regions
-from ocr.result import REGION_COLOURS, OcrPage, OcrResult
+from ocr.orientation import Orientation
+from ocr.result import REGION_COLOURS, OcrPage, OcrResult, page_notes
 
 # Real pages of pages-dev, from their ground-truth boxes: what a reader sees at the top and bottom.
 REAL_MARGINS = {
@@ -110,3 +111,12 @@ def test_markdown_sets_captions_in_italics(pages_dev_manifest, pages_dev_dir, pa
     page = OcrPage(0, width, height, layout.lines, layout.blocks, layout.text, np.zeros((8, 8, 3), np.uint8),
                    regions=find_regions(layout.lines, layout.blocks, height))
     assert "*Figure 7-26. Self-locking nuts.*" in page_markdown(page).split("\n\n")
+
+
+def test_page_notes_count_the_regions_and_the_turns(pages):
+    page = _page(pages["two_column"])
+    page.orientation = Orientation(angle=180, confidence=0.97, classified=180, upside_down_lines=0)
+    paragraphs = sum(r.kind == "paragraph" for r in page.regions)
+    notes = page_notes(OcrResult([page], page.text, page.width, page.height, {}, {}).to_json())
+    assert notes.startswith(f"**Page 1**: {len(page.lines)} lines (1 title, {paragraphs} paragraphs, 1 footer)")
+    assert "read turned back by 180° (classifier 0.97)" in notes and "upside down" not in notes

@@ -4,13 +4,14 @@ TextLine, words as String (WC = confidence 0-1) with SP between them. Pixel unit
 from __future__ import annotations
 
 from importlib.metadata import version
+from itertools import groupby
 
 from lxml import etree
 from lxml.builder import ElementMaker
 
 from ..layout import Line
 from ..result import OcrPage, OcrResult
-from .geometry import Bbox, bbox, line_groups
+from .geometry import Bbox, bbox, line_groups, upside_down
 
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -56,8 +57,10 @@ def _page(page: OcrPage) -> etree._Element:
             for r, i in enumerate(members, 1):
                 table.append(_block(page, [i], f"{ident}_R{r}"))
             space.append(table)
-        else:
-            space.append(_block(page, members, ident))
+        else:  # lines printed upside down (ocr/textlines.py) in blocks of their own, ROTATION="180"
+            runs = [list(run) for _, run in groupby(members, key=lambda i: upside_down(page.lines[i]))]
+            for r, run in enumerate(runs, 1):
+                space.append(_block(page, run, ident if len(runs) == 1 else f"{ident}_{r}"))
     return A.Page(space, ID=f"P{n}", PHYSICAL_IMG_NR=str(n),
                   WIDTH=str(page.width), HEIGHT=str(page.height), PROCESSING="ocr")
 
@@ -68,6 +71,8 @@ def _span(page: OcrPage, members: list[int]) -> dict[str, str]:
 
 def _block(page: OcrPage, members: list[int], ident: str) -> etree._Element:
     block = A.TextBlock(_span(page, members), ID=ident)
+    if upside_down(page.lines[members[0]]):
+        block.set("ROTATION", "180")
     for i in members:
         block.append(_line(page.lines[i], page, f"{ident}_L{i + 1}"))
     return block

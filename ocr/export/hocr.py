@@ -7,7 +7,7 @@ from lxml.builder import ElementMaker
 
 from ..layout import Line
 from ..result import OcrPage, OcrResult
-from .geometry import bbox, line_groups
+from .geometry import bbox, line_groups, upside_down
 
 XHTML = "http://www.w3.org/1999/xhtml"
 DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
@@ -52,8 +52,8 @@ def _page(page: OcrPage) -> etree._Element:
         box = bbox([p for line in lines for p in line.box], page.width, page.height)
         area = E.div({"class": "ocr_carea", "id": f"block_{n}_{k}", "title": _title(box)})
         par = E.p({"class": "ocr_par", "id": f"par_{n}_{k}", "title": _title(box)})
-        if kind == "table":
-            par.set("data-kind", "table")
+        if kind != "text":
+            par.set("data-kind", kind)  # table, sidebar
         for j, line in zip(members, lines):
             par.append(_line(line, page, f"{n}_{j + 1}"))
         area.append(par)
@@ -63,7 +63,8 @@ def _page(page: OcrPage) -> etree._Element:
 
 def _line(line: Line, page: OcrPage, ident: str) -> etree._Element:
     box = bbox(line.box, page.width, page.height)
-    span = E.span({"class": "ocr_line", "id": f"line_{ident}", "title": _title(box, x_wconf=_conf(line.score))})
+    turned = {"textangle": 180} if upside_down(line) else {}  # printed upside down (ocr/textlines.py)
+    span = E.span({"class": "ocr_line", "id": f"line_{ident}", "title": _title(box, **turned, x_wconf=_conf(line.score))})
     words = line.words or []
     for k, word in enumerate(words, 1):
         wbox = bbox(word.box, page.width, page.height)

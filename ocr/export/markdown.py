@@ -1,7 +1,8 @@
 """Markdown: per page, its regions (ocr/regions.py) in reading order: titles as headings (`#` for
-level 1, `##` for level 2), captions in italics, paragraphs, headers, footers and the text on a figure as
-paragraphs (lines joined with spaces; a hyphen at a line end joins the word; a figure with no text writes nothing), tables as Markdown (pipe) tables, their first row as the
-header."""
+level 1, `##` for level 2), captions in italics, sidebars as block quotes; paragraphs, headers,
+footers and the text on a figure as paragraphs (lines joined with spaces; a hyphen at a line end
+joins the word; a figure with no text writes nothing); tables as Markdown (pipe) tables, their first
+row as the header."""
 from __future__ import annotations
 
 from ..layout import Line
@@ -32,6 +33,8 @@ def page_markdown(page: OcrPage) -> str:
             out.append("#" * region.level + " " + _escape(text))
         elif region.kind == "caption":
             out.append("*" + _escape(text).replace("*", "\\*") + "*")
+        elif region.kind == "sidebar":
+            out.append("> " + _escape(text))
         else:
             out.append(_escape(text))
     return "\n\n".join(part for part in out if part)

@@ -20,7 +20,7 @@ from ..config import settings
 from ..errors import InputError
 from ..inputs import open_document, open_image, sniff
 from ..result import OcrPage, OcrResult
-from .geometry import Bbox, bbox
+from .geometry import Bbox, bbox, upside_down
 
 IMAGE_DPI = 300.0  # an image without a (plausible) dpi of its own becomes a page at this resolution
 PLAUSIBLE_DPI = (50.0, 2400.0)
@@ -68,7 +68,7 @@ def _words(pdf, line, page: OcrPage, scale: float) -> None:
     words = [(w.text, bbox(w.box, page.width, page.height)) for w in line.words]
     if not words and line.text.strip():
         words = [(line.text.strip(), bbox(line.box, page.width, page.height))]
-    if line.words and all(w.box[0][0] > w.box[1][0] for w in line.words):
+    if upside_down(line):
         # drawn mirrored about the line's centre, under a half turn about the same point
         cx = round((min(b.x0 for _, b in words) + max(b.x1 for _, b in words)) / 2)
         cy = round((min(b.y0 for _, b in words) + max(b.y1 for _, b in words)) / 2)
