@@ -2,17 +2,18 @@
 
     find_figures(rgb, lines) -> [Figure(box, lines)]
 
-The page is looked at scaled down until its median line is LINE_PIXELS high. Ink is what is INK_CONTRAST or more darker than the paper
-(the page's PAPER_PERCENTILE brightness) in any colour channel. Rules (strokes at least RULE_LENGTH
-line heights long and thinner than RULE_THICKNESS: table rulings, underlines, frames) are taken away
-first, then the text lines are wiped out, and what is left is closed over a line height and taken in
-connected pieces. A piece counts when it is MIN_PIECE line heights or more each way, its ink covers
-MIN_INK of it or more (not a table's rulings around a struck-out line) and it keeps clear of the
-picture's edges (the dark edge of a scan, the table under a photographed receipt). Each piece takes
-in the lines within LABEL_GAP line heights of it whose phrases (words less than a line height apart)
-are short (LABEL_MAX_WORDS words at most) and that are not captions: the labels of a drawing.
-Pieces within MERGE_GAP line heights of each other are one figure, kept when it is MIN_SIZE line
-heights or more each way; its lines are its labels and every line whose centre lies on it.
+The page is looked at scaled down until its median line is LINE_PIXELS high. Ink is what is
+INK_CONTRAST or more darker than the paper (the page's PAPER_PERCENTILE brightness) in any colour
+channel. Rules (strokes at least RULE_LENGTH line heights long and thinner than RULE_THICKNESS:
+table rulings, underlines, frames) are taken away first, then the text lines are wiped out, and what
+is left is closed over a line height and taken in connected pieces. A piece counts when it is
+MIN_PIECE line heights or more each way, its ink covers MIN_INK of it or more (not a table's rulings
+around a struck-out line) and it keeps clear of the picture's edges (the dark edge of a scan, the
+table under a photographed receipt). Each piece takes in the lines within LABEL_GAP line heights of
+it whose phrases (words less than a line height apart) are short (LABEL_MAX_WORDS words at most) and
+that are not captions: the labels of a drawing. Pieces within MERGE_GAP line heights of each other
+are one figure, kept when it is MIN_SIZE line heights or more each way; its lines are its labels and
+every line whose centre lies on it.
 Geometry of the image, no model.
 """
 from __future__ import annotations
@@ -72,7 +73,8 @@ def find_figures(rgb: np.ndarray, lines: Sequence[Line]) -> list[Figure]:
         if x1 - x0 < MIN_SIZE * unit or y1 - y0 < MIN_SIZE * unit:
             continue
         inside = {i for i, r in enumerate(rects) if _centre_in(r, box)}
-        page_box = (max(0.0, x0 * scale), max(0.0, y0 * scale), min(float(width), x1 * scale), min(float(height), y1 * scale))
+        page_box = (max(0.0, x0 * scale), max(0.0, y0 * scale),
+                    min(float(width), x1 * scale), min(float(height), y1 * scale))
         figures.append(Figure(page_box, tuple(sorted(inside | members))))
     return sorted(figures, key=lambda figure: (figure.box[1], figure.box[0]))
 
@@ -120,7 +122,8 @@ def _pieces(ink: np.ndarray, unit: float) -> list[list[float]]:
     size = max(3, int(unit))
     closed = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    return [list(map(float, _piece_box(stats[i]))) for i in range(1, count) if min(stats[i][2], stats[i][3]) >= MIN_PIECE * unit]
+    return [list(map(float, _piece_box(stats[i]))) for i in range(1, count)
+            if min(stats[i][2], stats[i][3]) >= MIN_PIECE * unit]
 
 
 def _ink_share(ink: np.ndarray, box: Sequence[float]) -> float:

@@ -244,7 +244,8 @@ def analyze(fragments: Sequence[Fragment], width: int, height: int) -> Layout:
     plans = [plan for region in _regions(main, page) for plan in _blocks(region, page)]
     for sidebar in sidebars:  # after the last block of the text it stands beside
         x0, x1 = sidebar.beside
-        beside = [k for k, plan in enumerate(plans) if any(x0 <= rects[i].cx <= x1 for row in plan.rows for i in row)]
+        beside = [k for k, plan in enumerate(plans)
+                  if any(x0 <= rects[i].cx <= x1 for row in plan.rows for i in row)]
         plans.insert(beside[-1] + 1 if beside else len(plans), _BlockPlan("sidebar", page.lines(sidebar.fragments)))
     return _assemble(plans, fragments, page, frame)
 

@@ -1,21 +1,22 @@
 """Regions of a page: its blocks (ocr/layout.py) divided into what a reader sees, in reading order.
 
-    find_regions(lines, blocks, height) -> [Region(kind, box, lines, level)]
+    find_regions(lines, blocks, height, figures=()) -> [Region(kind, box, lines, level)]
 
-Kinds (REGION_KINDS): a `table` block is one region, and so is a `sidebar` block (ocr/sidebars.py). A text block is divided into `title` runs
-(lines at least HEADING_SCALE x the page's median line height, at most HEADING_MAX_WORDS words;
-level 1 from twice that) and `paragraph` runs (split where the gap to the next line exceeds
-PARAGRAPH_GAP line heights). A line that opens with a figure's or table's label ("Figure 7-26.",
-"Fig. 2:", "Table 1.", CAPTION_LABEL) starts a `caption`, which goes on over the next lines of the
-paragraph while they follow within PARAGRAPH_GAP, start where its first line starts (within a line
-height) and the line before is full (CAPTION_FULL of the first line's width or more),
-CAPTION_MAX_LINES at most. A paragraph of at most MARGIN_MAX_LINES lines no taller than
-MARGIN_MAX_SCALE x the median, lying wholly in the top (bottom) MARGIN_BAND of the page, MARGIN_GAP
-line heights or more clear of the text below (above) it (other margin text aside), is a `header`
-(`footer`): running heads, page numbers. A `figure` (ocr/figures.py) takes the lines printed on it
-out of the text and goes where its first line was read; a figure with no text goes just before a
-caption it touches (the nearest within FIGURE_CAPTION_GAP line heights above or below it), else before the first
-region below it that it overlaps across, else before the footer. Geometry and the caption labels, no model.
+Kinds (REGION_KINDS): a `table` block is one region, and so is a `sidebar` block (ocr/sidebars.py).
+A text block is divided into `title` runs (lines at least HEADING_SCALE x the page's median line
+height, at most HEADING_MAX_WORDS words; level 1 from twice that) and `paragraph` runs (split where
+the gap to the next line exceeds PARAGRAPH_GAP line heights). A line that opens with a figure's or
+table's label ("Figure 7-26.", "Fig. 2:", "Table 1.", CAPTION_LABEL) starts a `caption`, which goes
+on over the next lines of the paragraph while they follow within PARAGRAPH_GAP, start where its
+first line starts (within a line height) and the line before is full (CAPTION_FULL of the first
+line's width or more), CAPTION_MAX_LINES at most. A paragraph of at most MARGIN_MAX_LINES lines no
+taller than MARGIN_MAX_SCALE x the median, lying wholly in the top (bottom) MARGIN_BAND of the page,
+MARGIN_GAP line heights or more clear of the text below (above) it (other margin text aside), is a
+`header` (`footer`): running heads, page numbers. A `figure` (ocr/figures.py) takes the lines
+printed on it out of the text and goes where its first line was read; a figure with no text goes
+just before a caption it touches (the nearest within FIGURE_CAPTION_GAP line heights above or below
+it), else before the first region below it that it overlaps across, else before the footer.
+Geometry, the caption labels and the image's ink, no model.
 """
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def _figure_place(figure: Region, regions: list[Region], typical: float) -> int:
         return next((k for k, r in enumerate(regions) if r.lines and r.lines[0] > first), len(regions))
     (x0, y0), (x1, y1) = figure.box[0], figure.box[2]
     across = [k for k, r in enumerate(regions) if r.box[0][0] < x1 and r.box[2][0] > x0]
-    gaps = {k: max(regions[k].box[0][1] - y1, y0 - regions[k].box[2][1]) for k in across if regions[k].kind == "caption"}
+    gaps = {k: max(regions[k].box[0][1] - y1, y0 - regions[k].box[2][1])
+            for k in across if regions[k].kind == "caption"}
     touching = [k for k, gap in gaps.items() if 0 <= gap <= FIGURE_CAPTION_GAP * typical]
     if touching:
         return min(touching, key=gaps.__getitem__)

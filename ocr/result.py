@@ -58,7 +58,7 @@ class OcrPage:
     text: str
     image: np.ndarray = field(repr=False)  # RGB uint8 picture for overlay(): see overlay_picture()
     orientation: Orientation = field(default_factory=Orientation)  # width, height, boxes: of the page as read
-    regions: list[Region] = field(default_factory=list)  # ocr/regions.py: header, title, paragraph, caption, table, figure, sidebar, footer
+    regions: list[Region] = field(default_factory=list)  # ocr/regions.py, kinds in REGION_KINDS
 
     def to_json(self) -> dict[str, Any]:
         """The page as plain JSON types (the image is left out)."""

@@ -64,7 +64,8 @@ def _page(page: OcrPage) -> etree._Element:
 def _line(line: Line, page: OcrPage, ident: str) -> etree._Element:
     box = bbox(line.box, page.width, page.height)
     turned = {"textangle": 180} if upside_down(line) else {}  # printed upside down (ocr/textlines.py)
-    span = E.span({"class": "ocr_line", "id": f"line_{ident}", "title": _title(box, **turned, x_wconf=_conf(line.score))})
+    span = E.span({"class": "ocr_line", "id": f"line_{ident}",
+                   "title": _title(box, **turned, x_wconf=_conf(line.score))})
     words = line.words or []
     for k, word in enumerate(words, 1):
         wbox = bbox(word.box, page.width, page.height)
