@@ -56,9 +56,10 @@ def find_figures(rgb: np.ndarray, lines: Sequence[Line]) -> list[Figure]:
     if not lines:
         return []
     height, width = rgb.shape[:2]
-    line_height = median(b[3] - b[1] for b in map(_bounds, lines))
+    bounds = [_bounds(line) for line in lines]
+    line_height = median(b[3] - b[1] for b in bounds)
     scale = max(1, round(line_height / LINE_PIXELS))
-    rects = [[v / scale for v in _bounds(line)] for line in lines]  # on the small picture
+    rects = [[v / scale for v in b] for b in bounds]  # on the small picture
     unit = line_height / scale  # a line height on the small picture
     ink = _ink(rgb, scale, rects, unit)
     labels = {i for i, line in enumerate(lines)

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .layout import Block, Line
 from .orientation import Orientation
-from .regions import Region
+from .regions import REGION_KINDS, Region
 
 PAGE_SEPARATOR = "\n\f\n"
 _BOX_COLOUR = (220, 30, 30)
@@ -217,7 +217,7 @@ def page_notes(result: dict[str, Any]) -> str:
     for page in result.get("pages", []):
         kinds = [region["kind"] for region in page.get("regions", [])]
         found = ", ".join(f"{kinds.count(kind)} {kind}{'s' * (kinds.count(kind) > 1)}"
-                          for kind in REGION_COLOURS if kind in kinds)
+                          for kind in REGION_KINDS if kind in kinds)
         parts = [f"{len(page.get('lines', []))} lines" + (f" ({found})" if found else "")]
         turn = page.get("orientation", {})
         if turn.get("angle"):
