@@ -152,6 +152,7 @@ class Engine:
         models = self._ocr.paddlex_pipeline._pipeline
         detector = models.text_det_model.runner
         detector.session = ShrinkingSession(detector.session)
+        models.text_det_model = _Detector(models.text_det_model, self._detect)
         self._recognizer = models.text_rec_model
         self._recognizer.runner.session = SplittingSession(self._recognizer.runner.session)
         self._release_rec_arena = ArenaRelease([self._recognizer.runner.session])
@@ -196,15 +197,10 @@ class Engine:
         return [tile.to_page(line) for line in kept if line is not None]
 
     def _read(self, rgb: np.ndarray) -> list[RawLine]:
-        """PaddleOCR on one image (again at a larger detection size if its text came out too small)."""
+        """PaddleOCR on one image (detected again at a larger size if its text came out too small)."""
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        long_side = max(bgr.shape[:2])
         with self._predict_lock:
             (result,) = self._ocr.predict(bgr, return_word_box=True)
-            limit = self._second_limit(result["dt_polys"], long_side)
-            if limit is not None:
-                self._release_rec_arena()  # before the larger detection needs its memory
-                (result,) = self._ocr.predict(bgr, text_det_limit_side_len=limit, return_word_box=True)
         del bgr
         lines = zip(
             result["rec_texts"], result["rec_scores"], result["rec_polys"], result["text_word"], result["text_word_region"]
@@ -237,6 +233,17 @@ class Engine:
                 read[whole:whole + 1] = split
         return read
 
+    def _detect(self, detector: Any, images: list[np.ndarray], params: dict[str, Any]) -> list[Any]:
+        """The pipeline's text detection of one image, run again at a larger size (before anything
+        is recognised) when the text came out too small."""
+        (image,) = images
+        (result,) = detector(images, **params)
+        limit = self._second_limit(result["dt_polys"], max(image.shape[:2]))
+        if limit is None:
+            return [result]
+        self._release_rec_arena()  # before the larger detection needs its memory
+        return list(detector(images, **{**params, "limit_side_len": limit}))
+
     def _second_limit(self, polys: list[np.ndarray], long_side: int) -> int | None:
         """A larger detection size when the image was shrunk so much that its text got too small
         (or vanished); None when the first pass is good enough."""
@@ -249,6 +256,21 @@ class Engine:
         wanted = long_side * TARGET_BOX_PX / statistics.median(heights) if heights else long_side
         limit = min(self._max_limit, long_side, math.ceil(wanted))
         return limit if limit > self._limit * 1.2 else None
+
+
+class _Detector:
+    """Stands in for the PaddleX pipeline's text detector (called with a list of images and the
+    detection parameters) and hands each call to `detect` with the real detector."""
+
+    def __init__(self, detector: Any, detect: Callable[[Any, list[np.ndarray], dict[str, Any]], list[Any]]) -> None:
+        self._detector = detector
+        self._detect = detect
+
+    def __call__(self, images: list[np.ndarray], **params: Any) -> list[Any]:
+        return self._detect(self._detector, images, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._detector, name)
 
 
 def _raw_line(text: str, score: float, poly: Any, runs: Any, run_boxes: Any) -> RawLine:
