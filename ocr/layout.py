@@ -109,13 +109,15 @@ class Fragment:
 
 @dataclass
 class Line:
-    """One text line in reading order; fragments are indices into the analyze() input."""
+    """One text line in reading order; fragments are indices into the analyze() input; upside_down:
+    all its fragments were printed upside down and read turned (its words run right to left)."""
 
     text: str
     score: float
     box: list[list[float]]
     fragments: list[int]
     words: list[Word] = field(default_factory=list)  # the fragments' words, in reading order
+    upside_down: bool = False
 
 
 @dataclass
@@ -679,7 +681,8 @@ def _assemble(plans: list[_BlockPlan], fragments: Sequence[Fragment], page: _Pag
         for row in plan.rows:
             layout.lines.append(Line(text=_row_text(row, plan, page), score=_score(row, fragments),
                                      box=frame.polygon(page.span(row)), fragments=list(row),
-                                     words=[w for i in row for w in fragments[i].words]))
+                                     words=[w for i in row for w in fragments[i].words],
+                                     upside_down=all(fragments[i].upside_down for i in row)))
         members = [i for row in plan.rows for i in row]
         layout.blocks.append(Block(kind=plan.kind, box=frame.polygon(page.span(members)),
                                    lines=list(range(first, len(layout.lines))), cells=_cells(plan, page, frame)))

@@ -97,8 +97,7 @@ def _read_page(engine: Engine, image: np.ndarray, index: int, deadline: Deadline
     tick = time.perf_counter()
     height, width = image.shape[:2]
     layout = analyze(fragments, width, height)
-    turned = sum(any(fragments[k].upside_down for k in line.fragments) for line in layout.lines)
-    orientation = replace(orientation, upside_down_lines=turned)
+    orientation = replace(orientation, upside_down_lines=sum(line.upside_down for line in layout.lines))
     regions = find_regions(layout.lines, layout.blocks, height, find_figures(image, layout.lines))
     page = OcrPage(index, width, height, layout.lines, layout.blocks, layout.text, overlay_picture(image),
                    orientation=orientation, regions=regions)

@@ -207,6 +207,7 @@ def _line_json(line: Line, page: int) -> dict[str, Any]:
         "box": _points(line.box),
         "page": page,
         "words": [{"text": w.text, "score": round(float(w.score), 4), "box": _points(w.box)} for w in line.words],
+        "upside_down": line.upside_down,
     }
 
 

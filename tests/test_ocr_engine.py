@@ -67,7 +67,7 @@ def test_json_shape(receipt_result: ocr.OcrResult) -> None:
     assert page["index"] == 0 and page["text"] == data["text"]
     assert data["lines"] == page["lines"]
     for line in data["lines"]:
-        assert set(line) == {"text", "score", "box", "page", "words"}
+        assert set(line) == {"text", "score", "box", "page", "words", "upside_down"}
         assert line["page"] == 0 and len(line["box"]) == 4 and all(len(p) == 2 for p in line["box"])
         assert [w["text"] for w in line["words"]] == line["text"].split()
         assert all(set(w) == {"text", "score", "box"} and len(w["box"]) == 4 for w in line["words"])

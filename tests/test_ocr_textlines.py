@@ -41,6 +41,7 @@ def test_receipt_with_lines_upside_down(ocr_dev_manifest, ocr_dev_dir, monkeypat
     page = turned.pages[0]
     assert page.orientation.upside_down_lines == count
     assert turned.to_json()["pages"][0]["orientation"]["upside_down_lines"] == count
+    assert sum(line["upside_down"] for line in turned.to_json()["lines"]) == count
 
 
 def test_document_page_with_lines_upside_down(pages_dev_manifest, pages_dev_dir, monkeypatch):

@@ -11,7 +11,7 @@ from lxml.builder import ElementMaker
 
 from ..layout import Line
 from ..result import OcrPage, OcrResult
-from .geometry import Bbox, bbox, line_groups, upside_down
+from .geometry import Bbox, bbox, line_groups
 
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -58,7 +58,7 @@ def _page(page: OcrPage) -> etree._Element:
                 table.append(_block(page, [i], f"{ident}_R{r}"))
             space.append(table)
         else:  # lines printed upside down (ocr/textlines.py) in blocks of their own, ROTATION="180"
-            runs = [list(run) for _, run in groupby(members, key=lambda i: upside_down(page.lines[i]))]
+            runs = [list(run) for _, run in groupby(members, key=lambda i: page.lines[i].upside_down)]
             for r, run in enumerate(runs, 1):
                 space.append(_block(page, run, ident if len(runs) == 1 else f"{ident}_{r}"))
     return A.Page(space, ID=f"P{n}", PHYSICAL_IMG_NR=str(n),
@@ -71,7 +71,7 @@ def _span(page: OcrPage, members: list[int]) -> dict[str, str]:
 
 def _block(page: OcrPage, members: list[int], ident: str) -> etree._Element:
     block = A.TextBlock(_span(page, members), ID=ident)
-    if upside_down(page.lines[members[0]]):
+    if page.lines[members[0]].upside_down:
         block.set("ROTATION", "180")
     for i in members:
         block.append(_line(page.lines[i], page, f"{ident}_L{i + 1}"))

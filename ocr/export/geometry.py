@@ -32,12 +32,6 @@ def bbox(points: Sequence[Sequence[float]], width: int, height: int) -> Bbox:
     return Bbox(x0, y0, x1, y1)
 
 
-def upside_down(line) -> bool:
-    """Whether a line was printed upside down and read turned (ocr/textlines.py): its word boxes run
-    right to left on the page."""
-    return bool(line.words) and all(w.box[0][0] > w.box[1][0] for w in line.words)
-
-
 def line_groups(page) -> list[tuple[str, list[int]]]:
     """(kind, line indices) of each block of an OcrPage in reading order, then any line no block holds."""
     grouped = {i for block in page.blocks for i in block.lines}

@@ -7,7 +7,7 @@ from lxml.builder import ElementMaker
 
 from ..layout import Line
 from ..result import OcrPage, OcrResult
-from .geometry import bbox, line_groups, upside_down
+from .geometry import bbox, line_groups
 
 XHTML = "http://www.w3.org/1999/xhtml"
 DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
@@ -63,7 +63,7 @@ def _page(page: OcrPage) -> etree._Element:
 
 def _line(line: Line, page: OcrPage, ident: str) -> etree._Element:
     box = bbox(line.box, page.width, page.height)
-    turned = {"textangle": 180} if upside_down(line) else {}  # printed upside down (ocr/textlines.py)
+    turned = {"textangle": 180} if line.upside_down else {}  # printed upside down (ocr/textlines.py)
     span = E.span({"class": "ocr_line", "id": f"line_{ident}",
                    "title": _title(box, **turned, x_wconf=_conf(line.score))})
     words = line.words or []

@@ -20,7 +20,7 @@ from ..config import settings
 from ..errors import InputError
 from ..inputs import open_document, open_image, sniff
 from ..result import OcrPage, OcrResult
-from .geometry import Bbox, bbox, upside_down
+from .geometry import Bbox, bbox
 
 IMAGE_DPI = 300.0  # an image without a (plausible) dpi of its own becomes a page at this resolution
 PLAUSIBLE_DPI = (50.0, 2400.0)
@@ -63,12 +63,12 @@ def render_pages(pages: list[tuple[OcrPage, float]], images: list[Path] | None =
 def _words(pdf, line, page: OcrPage, scale: float) -> None:
     """A line's words, each on its box: font size = the box height, stretched to the box width; an
     explicit space, stretched over the gap, follows every word but the last, so text extractors
-    split the words where we did. Words printed upside down (their box runs right to left:
-    ocr/textlines.py) are drawn upside down too, so the text layer runs the way the print does."""
+    split the words where we did. A line printed upside down (ocr/textlines.py; its word boxes run
+    right to left) is drawn upside down too, so the text layer runs the way the print does."""
     words = [(w.text, bbox(w.box, page.width, page.height)) for w in line.words]
     if not words and line.text.strip():
         words = [(line.text.strip(), bbox(line.box, page.width, page.height))]
-    if upside_down(line):
+    if line.upside_down:
         # drawn mirrored about the line's centre, under a half turn about the same point
         cx = round((min(b.x0 for _, b in words) + max(b.x1 for _, b in words)) / 2)
         cy = round((min(b.y0 for _, b in words) + max(b.y1 for _, b in words)) / 2)
