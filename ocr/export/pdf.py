@@ -68,7 +68,7 @@ def _words(pdf, line, page: OcrPage, scale: float) -> None:
     words = [(w.text, bbox(w.box, page.width, page.height)) for w in line.words]
     if not words and line.text.strip():
         words = [(line.text.strip(), bbox(line.box, page.width, page.height))]
-    if line.upside_down:
+    if line.upside_down and words:
         # drawn mirrored about the line's centre, under a half turn about the same point
         cx = round((min(b.x0 for _, b in words) + max(b.x1 for _, b in words)) / 2)
         cy = round((min(b.y0 for _, b in words) + max(b.y1 for _, b in words)) / 2)
