@@ -70,9 +70,13 @@ SIDE_ALIGN = 0.2
 SIDE_MAX_ALIGNED = 0.7
 # Tables: TABLE_MIN_ROWS consecutive rows, each split into cells by gaps of CELL_GAP x h or more,
 # whose cells leave common vertical whitespace (TABLE_COLUMN_MIN_GAP x h or more) between columns.
+# The table goes on below them over rows of two cells or more that keep to its columns, and over up
+# to TABLE_MAX_BETWEEN other rows inside its width (section headings across the table, cells wrapped
+# onto lines of their own, header cells the detector joined) where such a row follows them.
 CELL_GAP = 1.0
 TABLE_MIN_ROWS = 3
 TABLE_COLUMN_MIN_GAP = 0.5
+TABLE_MAX_BETWEEN = 4
 # Line-number margin (pleadings, depositions): a column at most MARGIN_MAX_WIDTH x h wide whose
 # fragments are mostly (MARGIN_MIN_NUMERIC_SHARE) short integers. It prefixes its text lines and
 # does not count as a table column.
@@ -122,12 +126,14 @@ class Line:
 
 @dataclass
 class Cell:
-    """One cell of a table block: row and column indices (0-based, row = the block's n-th line)."""
+    """One cell of a table block: row and column indices (0-based, row = the block's n-th line);
+    column_span: how many columns its text reaches from `column` (a section heading: often several)."""
 
     row: int
     column: int
     text: str
     box: list[list[float]]
+    column_span: int = 1
 
 
 @dataclass
@@ -223,11 +229,11 @@ class _Page:
 
 @dataclass
 class _BlockPlan:
-    """A block before output: its rows of fragment indices and, for a table, its column cuts."""
+    """A block before output: its rows of fragment indices and, for a table, the gaps between its columns."""
 
     kind: str
     rows: list[list[int]]
-    cuts: list[float] = field(default_factory=list)  # table column boundaries (upright x)
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # a table's whitespace between columns (upright x)
 
 
 def analyze(fragments: Sequence[Fragment], width: int, height: int) -> Layout:
@@ -628,9 +634,10 @@ def _blocks(region: list[int], page: _Page) -> list[_BlockPlan]:
     plans: list[_BlockPlan] = []
     start = 0
     while start < len(rows):
-        stop, cuts = _aligned_rows(rows, start, page)
-        if cuts:
-            plans.append(_BlockPlan("table", rows[start:stop], cuts))
+        stop, gaps = _aligned_rows(rows, start, page)
+        if gaps:
+            stop = _table_continues(rows, start, stop, gaps, page)
+            plans.append(_BlockPlan("table", rows[start:stop], gaps))
         elif plans and plans[-1].kind == "text":
             plans[-1].rows.extend(rows[start:stop])
         else:
@@ -639,10 +646,11 @@ def _blocks(region: list[int], page: _Page) -> list[_BlockPlan]:
     return plans
 
 
-def _aligned_rows(rows: list[list[int]], start: int, page: _Page) -> tuple[int, list[float]]:
-    """(stop, column cuts) of the longest run of multi-cell rows from `start` whose cells align.
+def _aligned_rows(rows: list[list[int]], start: int, page: _Page) -> tuple[int, list[tuple[float, float]]]:
+    """(stop, whitespace between the columns) of the longest run of multi-cell rows from `start` whose
+    cells align.
 
-    cuts is empty when the run is not a table: shorter than TABLE_MIN_ROWS, or fewer than two
+    The gaps are empty when the run is not a table: shorter than TABLE_MIN_ROWS, or fewer than two
     content columns (text lines prefixed by a line-number margin); stop is then at least start+1."""
     min_gap = TABLE_COLUMN_MIN_GAP * page.h
     stop, gaps = start, []
@@ -655,10 +663,51 @@ def _aligned_rows(rows: list[list[int]], start: int, page: _Page) -> tuple[int, 
         covered, gaps, stop = grown, grown_gaps, stop + 1
     if stop - start < TABLE_MIN_ROWS:
         return start + 1, []
-    cuts = _cuts(gaps)
-    columns = _split_by([i for row in rows[start:stop] for i in row], cuts, page)
+    columns = _split_by([i for row in rows[start:stop] for i in row], _cuts(gaps), page)
     content_columns = len(columns) - _is_number_margin(columns[0], page)
-    return stop, cuts if content_columns >= 2 else []
+    return stop, gaps if content_columns >= 2 else []
+
+
+def _table_continues(rows: list[list[int]], start: int, stop: int, gaps: list[tuple[float, float]], page: _Page) -> int:
+    """Where the table of rows [start, stop) ends: after the rows of two cells or more below it that
+    keep to its columns, each after at most TABLE_MAX_BETWEEN other rows inside the table's width."""
+    width = page.span([i for row in rows[start:stop] for i in row])
+    while True:
+        ahead = None
+        for k in range(stop, min(stop + TABLE_MAX_BETWEEN + 1, len(rows))):
+            if _keeps_columns(rows[k], gaps, page):
+                ahead = k
+                break
+            span = page.span(rows[k])
+            if span.x0 < width.x0 - page.h or span.x1 > width.x1 + page.h:
+                break
+        if ahead is None:
+            return stop
+        stop = ahead + 1
+
+
+def _keeps_columns(row: list[int], gaps: list[tuple[float, float]], page: _Page) -> bool:
+    """A row of two cells or more, none of them across the whitespace between two columns."""
+    return _cell_count(row, page) >= 2 and all(first == last for first, last, _ in _row_cells(row, gaps, page))
+
+
+def _row_cells(row: list[int], gaps: list[tuple[float, float]], page: _Page) -> list[tuple[int, int, list[int]]]:
+    """The non-empty cells of a table row, left to right: (first column, last column, fragments).
+    A fragment starts in the column its words' ink starts in (split at the middle of each gap) and
+    reaches every column whose gap on the left its ink crosses; fragments reaching the same column
+    share a cell."""
+    cuts = _cuts(gaps)
+    cells: list[tuple[int, int, list[int]]] = []
+    for i in sorted(row, key=lambda i: page.rects[i].x0):
+        x0, x1 = page.inks[i]
+        first = bisect(cuts, x0)
+        last = max(first, sum(hi < x1 for _, hi in gaps))
+        if cells and first <= cells[-1][1]:
+            start, end, members = cells[-1]
+            cells[-1] = (start, max(end, last), members + [i])
+        else:
+            cells.append((first, last, [i]))
+    return cells
 
 
 def _cell_count(row: list[int], page: _Page) -> int:
@@ -694,16 +743,21 @@ def _cells(plan: _BlockPlan, page: _Page, frame: _Frame) -> list[Cell]:
     """The non-empty cells of a table plan (none for text)."""
     if plan.kind != "table":
         return []
-    return [Cell(row=r, column=c, text=" ".join(page.texts[i] for i in cell), box=frame.polygon(page.span(cell)))
+    return [Cell(row=r, column=first, text=" ".join(page.texts[i] for i in cell), box=frame.polygon(page.span(cell)),
+                 column_span=last - first + 1)
             for r, row in enumerate(plan.rows)
-            for c, cell in enumerate(_split_by(row, plan.cuts, page)) if cell]
+            for first, last, cell in _row_cells(row, plan.gaps, page)]
 
 
 def _row_text(row: list[int], plan: _BlockPlan, page: _Page) -> str:
-    """Text line: fragments joined by spaces; table row: cells joined by tabs (empty cells kept)."""
+    """Text line: fragments joined by spaces; table row: its columns joined by tabs, empty ones kept
+    (a cell across several columns in the first of them, as in tables_csv)."""
     if plan.kind != "table":
         return " ".join(page.texts[i] for i in row)
-    return "\t".join(" ".join(page.texts[i] for i in cell) for cell in _split_by(row, plan.cuts, page))
+    texts = [""] * (len(plan.gaps) + 1)
+    for first, _, cell in _row_cells(row, plan.gaps, page):
+        texts[first] = " ".join(page.texts[i] for i in cell)
+    return "\t".join(texts)
 
 
 def _score(row: list[int], fragments: Sequence[Fragment]) -> float:

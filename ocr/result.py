@@ -155,10 +155,11 @@ def _points(box: Any) -> list[list[float]]:
 
 
 def _block_json(block: Block) -> dict[str, Any]:
-    """A block as JSON; a table's also has its cells (row, column, text, box)."""
+    """A block as JSON; a table's also has its cells (row, column, column_span, text, box)."""
     data: dict[str, Any] = {"kind": block.kind, "box": _points(block.box), "lines": list(block.lines)}
     if block.kind == "table":
-        data["cells"] = [{"row": c.row, "column": c.column, "text": c.text, "box": _points(c.box)} for c in block.cells]
+        data["cells"] = [{"row": c.row, "column": c.column, "column_span": c.column_span, "text": c.text,
+                          "box": _points(c.box)} for c in block.cells]
     return data
 
 
@@ -170,7 +171,8 @@ def _region_json(region: Region) -> dict[str, Any]:
 
 
 def table_rows(block: dict[str, Any]) -> list[list[str]]:
-    """A JSON table block (OcrPage.to_json()["blocks"][i]) as a grid of cell texts, empty cells ""."""
+    """A JSON table block (OcrPage.to_json()["blocks"][i]) as a grid of cell texts, empty cells ""
+    (a cell across several columns in the first of them)."""
     cells = block.get("cells", [])
     if not cells:
         return []

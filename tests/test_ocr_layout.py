@@ -319,3 +319,62 @@ def test_table_csv_has_one_row_per_table_row(pages):
     result = {"pages": [{"blocks": [_block_json(block) for block in layout.blocks]}]}
     rows = list(csv.reader(io.StringIO(tables_csv(result))))
     assert rows == [line.split("\t") for line in page.reference.split("\n") if "\t" in line]
+
+
+def _row(y: float, *cells: tuple[str, float, float]) -> list[Fragment]:
+    """One row of a hand-made table: (text, x0, x1) per fragment, 20 px high at y."""
+    return [Fragment(text, 0.9, ((x0, y), (x1, y), (x1, y + 20), (x0, y + 20))) for text, x0, x1 in cells]
+
+
+def _fruit_table(between: int) -> list[Fragment]:
+    """Three aligned rows, `between` headings reaching across the first gutter, two more aligned
+    rows, then a paragraph wider than the table."""
+    rows = [_row(0, ("Name", 100, 180), ("Jan", 400, 450), ("Feb", 600, 650)),
+            _row(40, ("Apples", 100, 210), ("3", 400, 415), ("4", 600, 615)),
+            _row(80, ("Pears", 100, 200), ("5", 400, 415), ("6", 600, 615))]
+    rows += [_row(120 + 40 * k, (f"Fruit that grows on tall trees {k}", 100, 520)) for k in range(between)]
+    y = 120 + 40 * between
+    rows += [_row(y, ("Plums", 100, 200), ("7", 400, 415), ("8", 600, 615)),
+             _row(y + 40, ("Cherries", 100, 240), ("9", 400, 415), ("1", 600, 615)),
+             _row(y + 80, ("This paragraph runs across the whole page and is not part of the table", 20, 980))]
+    return [fragment for row in rows for fragment in row]
+
+
+def test_table_goes_on_over_a_heading_across_its_columns():
+    """A section heading inside a table keeps the rows below it in the same table; the heading is
+    one cell that covers the columns its text reaches."""
+    layout = analyze(_fruit_table(between=1), 1000, 400)
+    (table,) = [block for block in layout.blocks if block.kind == "table"]
+    assert [layout.lines[i].text for i in table.lines] == ["Name\tJan\tFeb", "Apples\t3\t4", "Pears\t5\t6",
+                                                          "Fruit that grows on tall trees 0\t\t", "Plums\t7\t8",
+                                                          "Cherries\t9\t1"]
+    heading = [cell for cell in table.cells if cell.row == 3]
+    assert [(cell.column, cell.column_span) for cell in heading] == [(0, 2)]
+    assert all(cell.column_span == 1 for cell in table.cells if cell.row != 3)
+    from ocr.result import _block_json, table_rows
+    block = _block_json(table)
+    assert [cell["column_span"] for cell in block["cells"] if cell["row"] == 3] == [2]
+    assert table_rows(block)[3] == ["Fruit that grows on tall trees 0", "", ""]
+    assert layout.lines[-1].text.startswith("This paragraph") and layout.blocks[-1].kind == "text"
+
+
+def test_table_ends_where_too_many_other_rows_follow_it():
+    layout = analyze(_fruit_table(between=5), 1000, 600)
+    tables = [block for block in layout.blocks if block.kind == "table"]
+    assert [len(table.lines) for table in tables] == [3]
+
+
+def test_end_to_end_table_with_section_headings_is_one_table(pages_dev_manifest, pages_dev_dir, recognise):
+    """adverse-reactions-table-p1: a ruled table whose rows are grouped under headings across it
+    ("Blood and lymphatic system disorders") reads as one table, its rows as cells of its four columns."""
+    entry = pages_dev_manifest["adverse-reactions-table-p1"]
+    page = recognise("adverse-reactions-table-p1", pages_dev_dir / entry["image"]).pages[0]
+    tables = [block for block in page.blocks if block.kind == "table"]
+    texts = [[page.lines[i].text for i in table.lines] for table in tables]
+    holding = [k for k, rows in enumerate(texts) if any(row.startswith("Anaemia\t") for row in rows)
+               and any(row.startswith("Epistaxis\t") for row in rows)]
+    assert len(holding) == 1
+    rows = texts[holding[0]]
+    assert any(row.startswith("Blood and lymphatic system disorders") for row in rows)
+    anaemia = next(row for row in rows if row.startswith("Anaemia\t"))
+    assert anaemia.split("\t") == ["Anaemia", "Common", "Common", "Common"]
