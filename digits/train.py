@@ -51,29 +51,29 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x
 
 
-def fit(module: torch.nn.Module, logits: Callable[[torch.Tensor], torch.Tensor], labels: torch.Tensor, *,
-        epochs: int, batch_size: int, lr: float, gen: torch.Generator, label_smoothing: float, max_batches: int = 0,
+def fit(module: torch.nn.Module, loss: Callable[[torch.Tensor], torch.Tensor], rows: int, *,
+        epochs: int, batch_size: int, lr: float, gen: torch.Generator, max_batches: int = 0,
         after_epoch: Callable[[int], None] | None = None) -> None:
-    """Train `module`'s parameters with AdamW and a one-cycle learning rate: `epochs` passes over the labels in
-    random order, logits(idx) giving the outputs for those rows; max_batches > 0 stops each pass early."""
-    steps_per_epoch = math.ceil(len(labels) / batch_size)
+    """Train `module`'s parameters with AdamW and a one-cycle learning rate: `epochs` passes over the training
+    rows 0..rows-1 in random order, loss(idx) giving the mean loss on those rows; max_batches > 0 stops each
+    pass early."""
+    steps_per_epoch = math.ceil(rows / batch_size)
     if max_batches:
         steps_per_epoch = min(steps_per_epoch, max_batches)
     opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
     for epoch in range(1, epochs + 1):
         module.train()
-        order = torch.randperm(len(labels), generator=gen)
+        order = torch.randperm(rows, generator=gen)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{epochs}", unit="batch")
         for step in bar:
-            idx = order[step * batch_size:(step + 1) * batch_size]
-            loss = F.cross_entropy(logits(idx), labels[idx], label_smoothing=label_smoothing)
+            value = loss(order[step * batch_size:(step + 1) * batch_size])
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            value.backward()
             opt.step()
             sched.step()
             if step % 50 == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+                bar.set_postfix(loss=f"{value.item():.4f}")
         if after_epoch:
             after_epoch(epoch)
     module.eval()
@@ -116,8 +116,9 @@ def main(argv: list[str] | None = None) -> None:
 
     model = DigitNet()
     started = time.time()
-    fit(model, lambda idx: model(augment(train_x[idx], gen)), train_y, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, gen=gen, label_smoothing=0.05, max_batches=args.max_batches,
+    fit(model, lambda idx: F.cross_entropy(model(augment(train_x[idx], gen)), train_y[idx], label_smoothing=0.05),
+        len(train_y), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, gen=gen,
+        max_batches=args.max_batches,
         after_epoch=lambda epoch: print(f"epoch {epoch}: test accuracy {accuracy(model, test_x, test_y):.4%}",
                                         flush=True))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from digits import segments
@@ -90,8 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     features = frozen_features(model, images)
     head = model.classifier
 
-    fit(head, lambda idx: head(features[idx].float()), labels, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, gen=torch.Generator().manual_seed(args.seed), label_smoothing=0.02)
+    fit(head, lambda idx: F.cross_entropy(head(features[idx].float()), labels[idx], label_smoothing=0.02),
+        len(labels), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        gen=torch.Generator().manual_seed(args.seed))
     model.eval()
 
     tmp = args.out.with_suffix(".tmp")
