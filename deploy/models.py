@@ -5,15 +5,20 @@ import json
 from pathlib import Path
 
 OCR_MANIFEST = "ocr/models/manifest.json"
-# manifest: (descriptor name, task, how it was trained)
+# manifest: (descriptor name, task, how it was trained and exported, the accuracy its manifest records)
 DIGITS_MANIFESTS = {
-    "digits/mnist_cnn.json": ("DigitNet-mnist", "handwritten digit classification", "`python -m digits.train`"),
+    "digits/mnist_cnn.json": ("DigitNet-mnist", "handwritten digit classification",
+                              "`python -m digits.train`, exported to ONNX by `python -m digits.export`",
+                              "mnist_test_accuracy"),
     "digits/segment_cnn.json": ("DigitNet-segments", "whole digit or not, where a number's digits touch",
-                                "`python -m digits.train_segments` (from mnist_cnn.pth, on pieces of numbers)"),
+                                "`python -m digits.train_segments` (from mnist_cnn.pth, on pieces of numbers), "
+                                "exported to ONNX by `python -m digits.export`", "mnist_test_accuracy"),
+    "digits/row_cnn.json": ("RowNet", "reading touching digits no straight cut parts (CTC)",
+                            "`python -m digits.train_rows` (on pieces of numbers), which also exports it to ONNX",
+                            "check_rows_exact"),
 }
-DIGITS_SOURCE = ("trained in this repository by {how} on the MNIST training set "
-                 "(LeCun, Cortes and Burges; CC BY-SA 3.0), exported to ONNX by `python -m digits.export` "
-                 "from {source} (sha256:{source_sha256})")
+DIGITS_SOURCE = ("trained in this repository on the MNIST training set (LeCun, Cortes and Burges; CC BY-SA 3.0) "
+                 "by {how} from {source} (sha256:{source_sha256})")
 
 
 class ManifestError(Exception):
@@ -60,10 +65,10 @@ def ocr_models(root: Path) -> list[dict]:
 
 
 def digit_models(root: Path, licence: str) -> list[tuple[str, dict]]:
-    """(manifest, entry) of the digit CNNs' ONNX exports (digits/mnist_cnn.json, digits/segment_cnn.json);
-    trained here, so they carry the project's licence."""
+    """(manifest, entry) of the digit CNNs' ONNX exports (DIGITS_MANIFESTS); trained here, so they carry the
+    project's licence."""
     entries = []
-    for rel, (name, task, how) in DIGITS_MANIFESTS.items():
+    for rel, (name, task, how, metric) in DIGITS_MANIFESTS.items():
         manifest = _read(root, rel)
         try:
             weights = f"{Path(rel).parent.as_posix()}/{manifest['file']}"
@@ -78,7 +83,7 @@ def digit_models(root: Path, licence: str) -> list[tuple[str, dict]]:
                 "source": DIGITS_SOURCE.format(how=how, source=manifest["exported_from"]["file"],
                                                source_sha256=manifest["exported_from"]["sha256"][:12]),
                 "licence": licence,
-                "metrics": {"mnist_test_accuracy": manifest["mnist_test_accuracy"]},
+                "metrics": {metric: manifest[metric]},
             }))
         except (KeyError, TypeError) as exc:
             raise ManifestError(rel, f"lacks the field {exc}") from None

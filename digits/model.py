@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from digits.preprocess import normalise
+from digits.preprocess import ROW_BLANK, normalise
 from digits.weights import WEIGHTS_PATH, read_manifest, verified
 
 # The network normalises its input itself (digits.preprocess.normalise), so training, evaluation and the
@@ -38,6 +38,31 @@ class DigitNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(normalise(x)))
+
+
+class RowNet(nn.Module):
+    """The row model: reads a piece of up to ROW_DIGITS touching digits without cutting it (CTC).
+    Input: (N, 1, ROW_HEIGHT, ROW_WIDTH) rows in [0, 1] (digits.preprocess.to_row). Output: (N, T, 11)
+    log-probabilities per column of ROW_STRIDE (4) px (T = ROW_WIDTH / 4) of the digits 0-9 and, last, of the
+    CTC blank."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            *_conv(1, 16), nn.MaxPool2d(2),                        # 16 x 56
+            *_conv(16, 32), *_conv(32, 32), nn.MaxPool2d(2),       # 8 x 28
+            *_conv(32, 64), *_conv(64, 64), nn.MaxPool2d((2, 1)),  # 4 x 28
+        )
+        self.columns = nn.Sequential(  # each 4-px column with its neighbours
+            nn.Conv1d(64 * 4, 128, 3, padding=1, bias=False), nn.BatchNorm1d(128), nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+            nn.Conv1d(128, 128, 3, padding=1, bias=False), nn.BatchNorm1d(128), nn.ReLU(inplace=True),
+            nn.Conv1d(128, ROW_BLANK + 1, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.features(normalise(x)).flatten(1, 2)  # (N, channels x height, T)
+        return self.columns(features).transpose(1, 2).log_softmax(-1)
 
 
 def load_model(weights: Path = WEIGHTS_PATH, expected_sha256: str | None = None) -> DigitNet:

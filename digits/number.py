@@ -2,7 +2,10 @@
 
 Strokes are grouped into pieces; a piece wide enough to hold touching digits is cut where the segment model
 (digits/segment_cnn.onnx: DigitNet with an eleventh class, "not one whole digit", trained by
-digits.train_segments) is surest that every part is one whole digit; the digit model then reads each part."""
+digits.train_segments) is surest that every part is one whole digit; the digit model then reads each part.
+Where the segment model doubts that a part is one whole digit (digits that lean into each other: no straight
+cut parts them), the row model (digits/row_cnn.onnx, CTC, trained by digits.train_rows) reads the piece
+whole, and if it finds a different number of digits, its reading is taken."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,8 +14,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from digits.errors import InputError
-from digits.predict import classify, classify_segments, top_k
-from digits.preprocess import ImageSource, Strokes, find_strokes, load_image, to_mnist
+from digits.predict import classify, classify_segments, read_rows, row_digits, top_k
+from digits.preprocess import (ROW_MARGIN, ROW_MAX_ASPECT, ROW_STRIDE, ImageSource, Strokes, find_strokes,
+                               load_image, row_width, to_mnist, to_row)
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (end exclusive)
 
@@ -31,6 +35,7 @@ SEGMENT_HEIGHT = 0.4       # ...at least this fraction of the height...
 MIN_PIECE = 0.06           # ...and at least this fraction of the ink
 TOO_WIDE = 1.75            # a digit wider than this times its height is always segmented (hardly any MNIST digit is)
 WHOLE_STROKE = 0.75        # a stroke with this fraction of its ink inside a candidate digit belongs to it whole
+ROW_DOUBT = 0.5            # where a chosen part's P(one whole digit) is below this, the row model reads the piece
 LABEL_HEIGHT = 0.25        # overlay labels: this fraction of the median digit height...
 LABEL_MIN_PX = 11          # ...shrunk to no less than this when neighbours' labels would overlap
 
@@ -118,6 +123,7 @@ class _Piece:
     labels: np.ndarray  # stroke id per pixel inside `mask`, 0 elsewhere
     x: int             # position of the arrays in the image
     y: int
+    read: np.ndarray | None = None  # probabilities of 0-9 from the row model (None: the digit model reads it)
 
     def box(self) -> Box:
         rows, cols = np.flatnonzero(self.mask.any(axis=1)), np.flatnonzero(self.mask.any(axis=0))
@@ -135,8 +141,11 @@ def read_number(source: ImageSource) -> NumberResult:
         pieces += _segment(group, MAX_DIGITS - len(pieces) - (len(groups) - n - 1))  # room: digits it may hold
     boxes = [_in_input(piece.box(), strokes.scale, image.size) for piece in pieces]
     order = sorted(range(len(pieces)), key=lambda i: boxes[i][0] + boxes[i][2])
-    probabilities = classify(np.stack([to_mnist(pieces[i].ink, pieces[i].mask) for i in order]))
-    digits = [DigitRead(str(int(p.argmax())), p, boxes[i]) for i, p in zip(order, probabilities)]
+    unread = [i for i in order if pieces[i].read is None]
+    if unread:
+        for i, p in zip(unread, classify(np.stack([to_mnist(pieces[i].ink, pieces[i].mask) for i in unread]))):
+            pieces[i].read = p
+    digits = [DigitRead(str(int(pieces[i].read.argmax())), pieces[i].read, boxes[i]) for i in order]
     return NumberResult(number="".join(d.label for d in digits), digits=digits, image=image)
 
 
@@ -230,7 +239,10 @@ def _segment(piece: _Piece, room: int) -> list[_Piece]:
     every run of consecutive cuts a candidate digit (strokes mostly inside it whole, others cut at the
     columns), the whole piece one more; the chain of candidates from the left edge to the right with the
     largest product of P(one whole digit), by dynamic programming, at most `room` of them. A piece far too wide
-    for one digit is always cut. Raises InputError if it would need more than `room` digits."""
+    for one digit is always cut. If a part of that chain is doubtful (below ROW_DOUBT) and the piece fits the
+    row model, the row model reads the piece; if it finds another number of digits (2 to `room`), the piece is
+    cut between them instead, each part carrying the row model's reading. Raises InputError if it would need
+    more than `room` digits."""
     x0, y0, x1, y1 = piece.box()
     width, height = x1 - x0, y1 - y0
     if width <= TRY_SPLIT * height:
@@ -243,11 +255,37 @@ def _segment(piece: _Piece, room: int) -> list[_Piece]:
     if not candidates:  # far too wide for one digit, and no digit-shaped part in it (a long line)
         raise _too_many_digits(f"more than {MAX_DIGITS}")
     one_digit = 1 - classify_segments(np.stack([to_mnist(p.ink, p.mask) for p in candidates.values()]))[:, -1]
-    log_conf = {key: float(np.log(max(p, 1e-12))) for key, p in zip(candidates, one_digit)}
+    one_digit_of = dict(zip(candidates, one_digit.tolist()))
+    log_conf = {key: float(np.log(max(p, 1e-12))) for key, p in one_digit_of.items()}
     path = _best_path(log_conf, last, max(room, 1))
     if path is None:  # only when forced: no chain of at most `room` digits covers the piece
         raise _too_many_digits(f"more than {MAX_DIGITS}")
-    return [candidates[key] for key in path]
+    chain = [candidates[key] for key in path]
+    if min(one_digit_of[key] for key in path) >= ROW_DOUBT or (x1 - x0) > ROW_MAX_ASPECT * (y1 - y0):
+        return chain
+    found = row_digits(read_rows(to_row(piece.ink, piece.mask)[None])[0])
+    split = _split_at(piece, found) if len(found) != len(chain) and 2 <= len(found) <= room else None
+    return split or chain
+
+
+def _split_at(piece: _Piece, found: list[tuple[int, np.ndarray]]) -> list[_Piece] | None:
+    """The piece cut half-way between the columns where the row model found its digits, each part carrying that
+    digit's probabilities; None if a part would hold no ink."""
+    x0, y0, x1, y1 = piece.box()
+    scale = row_width(x1 - x0, y1 - y0) / (x1 - x0)  # row pixels per piece pixel
+    centres = [x0 - piece.x + (ROW_STRIDE * (frame + 0.5) - ROW_MARGIN) / scale for frame, _ in found]
+    cuts = [x0 - piece.x, *(round((a + b) / 2) for a, b in zip(centres, centres[1:])), x1 - piece.x]
+    parts = []
+    for (a, b), (_, probabilities) in zip(zip(cuts, cuts[1:]), found):
+        mask = piece.mask.copy()
+        mask[:, :a] = False
+        mask[:, b:] = False
+        if not mask.any():
+            return None
+        part = _cropped(piece, mask)
+        part.read = probabilities
+        parts.append(part)
+    return parts
 
 
 def _candidates(piece: _Piece) -> tuple[np.ndarray, dict[tuple[int, int], _Piece]]:

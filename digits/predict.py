@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from digits import config
-from digits.preprocess import ImageSource, preprocess
+from digits.preprocess import ROW_BLANK, ROW_HEIGHT, ROW_WIDTH, ImageSource, preprocess
 from digits.weights import read_manifest, verified
 
 if TYPE_CHECKING:
@@ -44,9 +44,10 @@ def session(path: Path | None = None) -> onnxruntime.InferenceSession:
 
 
 def warm_up() -> None:
-    """Load both models and run them once."""
+    """Load the digit, segment and row models and run each once."""
     classify(np.zeros((1, 28, 28), np.float32))
     classify_segments(np.zeros((1, 28, 28), np.float32))
+    read_rows(np.zeros((1, ROW_HEIGHT, ROW_WIDTH), np.float32))
 
 
 def model_info() -> dict:
@@ -65,6 +66,28 @@ def classify_segments(images: np.ndarray) -> np.ndarray:
     of "not one whole digit" (a part of one, or parts of two), from the segment model config.SEGMENT_MODEL."""
     x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
     return session(config.SEGMENT_MODEL).run(None, {"image": x})[0]
+
+
+def read_rows(rows: np.ndarray) -> np.ndarray:
+    """(N, ROW_HEIGHT, ROW_WIDTH) pieces of touching digits (digits.preprocess.to_row) -> (N, T, 11)
+    probabilities per output column (ROW_STRIDE px of the input) of the digits 0-9 and, last, the CTC blank,
+    from the row model config.ROW_MODEL."""
+    x = np.ascontiguousarray(rows, dtype=np.float32)[:, None]
+    return np.exp(session(config.ROW_MODEL).run(None, {"row": x})[0])
+
+
+def row_digits(probabilities: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """The digits of one row, left to right, from its (T, 11) column probabilities (best path: repeats merged,
+    blanks dropped): per digit the column where it is surest and its probabilities of 0-9 there (summing to 1)."""
+    best = probabilities.argmax(1)
+    digits = []
+    starts = np.flatnonzero(np.diff(best, prepend=-1))
+    for start, end in zip(starts, [*starts[1:], len(best)]):
+        label = best[start]
+        if label != ROW_BLANK:
+            peak = int(start + probabilities[start:end, label].argmax())
+            digits.append((peak, probabilities[peak, :ROW_BLANK] / probabilities[peak, :ROW_BLANK].sum()))
+    return digits
 
 
 def predict(image: ImageSource) -> np.ndarray:

@@ -48,6 +48,13 @@ MAX_RADIUS = 24          # growing strokes by more px is done on a copy shrunk b
 BOX = 20                 # MNIST: longer side of the digit
 SIZE = 28                # MNIST: image side
 CENTRE = 14.0            # MNIST: centre of mass (row, column)
+ROW_HEIGHT, ROW_WIDTH = 32, 112  # the row model's input: a piece of touching digits...
+ROW_INK = 28             # ...scaled to this height, left-aligned after ROW_MARGIN px (squeezed if wider)
+ROW_MARGIN = 4
+ROW_MAX_ASPECT = (ROW_WIDTH - 2 * ROW_MARGIN) / ROW_INK  # wider pieces do not fit (to_row squeezes them)
+ROW_DIGITS = 3           # the row model reads pieces of up to this many digits
+ROW_BLANK = 10           # the row model's last output: the CTC blank (after the digits 0-9)
+ROW_STRIDE = 4           # input columns per output column of the row model
 # Pixel statistics of the MNIST training set (ink = 1.0 on a 0.0 background): the model's input normalisation.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -286,6 +293,28 @@ def to_mnist(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     left = int(np.clip(round(CENTRE - cx), 0, SIZE - w))
     out = np.zeros((SIZE, SIZE), np.float32)
     out[top:top + h, left:left + w] = small
+    return out
+
+
+def row_width(width: int, height: int) -> int:
+    """Columns of the row model's input that the ink of a piece width x height px fills (after ROW_MARGIN)."""
+    return min(ROW_WIDTH - 2 * ROW_MARGIN, max(1, round(width * ROW_INK / height)))
+
+
+def to_row(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(ROW_HEIGHT, ROW_WIDTH) float32 image of the strokes in `mask` for the row model: ink height ROW_INK,
+    the aspect ratio kept (squeezed to fit if wider), vertically centred, ROW_MARGIN px from the left."""
+    piece = np.where(cv2.dilate(mask.astype(np.uint8), _3x3) > 0, ink, 0).astype(np.float32)
+    rows, cols = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
+    if len(rows) == 0:
+        raise EmptyCanvasError()
+    piece = piece[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = piece.shape
+    size = (row_width(w, h), ROW_INK)
+    small = cv2.resize(piece, size, interpolation=cv2.INTER_AREA if h > ROW_INK else cv2.INTER_LINEAR)
+    out = np.zeros((ROW_HEIGHT, ROW_WIDTH), np.float32)
+    top = (ROW_HEIGHT - ROW_INK) // 2
+    out[top:top + ROW_INK, ROW_MARGIN:ROW_MARGIN + size[0]] = np.clip(small / max(small.max(), 1e-6), 0, 1)
     return out
 
 

@@ -21,6 +21,7 @@ from digits.weights import ONNX_PATH, WEIGHTS_PATH, WeightsError, read_manifest,
 
 REPO = Path(__file__).resolve().parents[1]
 SEGMENT_ONNX = REPO / "digits" / "segment_cnn.onnx"
+ROW_ONNX = REPO / "digits" / "row_cnn.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,28 @@ def test_segment_model_matches_its_manifest_and_knows_whole_digits(mnist):
     halves = np.stack([to_mnist(im[:, :14] / 255.0, im[:, :14] > 0) for im in images[:100] if (im[:, :14] > 0).sum() > 40])
     assert np.mean(classify_segments(pairs).argmax(axis=1) == 10) >= 0.9
     assert np.mean(classify_segments(halves).argmax(axis=1) == 10) >= 0.5
+
+
+def test_row_model_matches_its_manifest_and_reads_digits_pushed_together(mnist):
+    """The row model reads two MNIST test digits pushed into each other (their boxes overlapping by 4 of 20 px)
+    as both digits, and one digit as one."""
+    from digits.predict import read_rows, row_digits
+    from digits.preprocess import to_row
+
+    manifest = read_manifest(ROW_ONNX)
+    assert manifest["sha256"] == sha256_of(ROW_ONNX) and manifest["architecture"] == "RowNet"
+    assert manifest["exported_from"]["sha256"] == sha256_of(ROW_ONNX.with_suffix(".pth"))
+    images, labels = mnist[0][:400] / 255.0, mnist[1][:400]
+
+    def read(pieces: list[np.ndarray]) -> list[str]:
+        rows = read_rows(np.stack([to_row(piece, piece > 0) for piece in pieces]))
+        return ["".join(str(int(p.argmax())) for _, p in row_digits(row)) for row in rows]
+
+    pairs = [np.maximum(np.pad(a, ((0, 0), (0, 16))), np.pad(b, ((0, 0), (16, 0))))
+             for a, b in zip(images[:200], images[200:])]
+    expected = [f"{a}{b}" for a, b in zip(labels[:200], labels[200:])]
+    assert np.mean([got == want for got, want in zip(read(pairs), expected)]) >= 0.95
+    assert np.mean([got == str(want) for got, want in zip(read(list(images[:200])), labels[:200])]) >= 0.97
 
 
 def test_onnx_export_agrees_with_the_pytorch_weights(mnist):
