@@ -12,10 +12,9 @@ from collections.abc import Iterator
 import numpy as np
 from tqdm import tqdm
 
-from digits.number import scored_pieces, stroke_groups
-from digits.preprocess import ROW_DIGITS, find_strokes, to_row
-from digits.segments import STYLE, WHOLE
-from digits.synth import number_ink, number_layout, render
+from digits.preprocess import ROW_DIGITS, to_row
+from digits.segments import STYLE, WHOLE, owned_pieces
+from digits.synth import number_ink, number_layout
 
 SLIVER = 0.04       # a piece may hold this fraction of its ink from digits it does not hold whole
 SINGLES_KEPT = 0.2  # share of the one-digit pieces kept (they are most; the digit model reads them anyway)
@@ -24,28 +23,19 @@ SINGLES_KEPT = 0.2  # share of the one-digit pieces kept (they are most; the dig
 def labelled_rows(canvas: np.ndarray, owner: np.ndarray, labels: np.ndarray, rng: np.random.Generator
                   ) -> Iterator[tuple[np.ndarray, list[int]]]:
     """(ROW_HEIGHT, ROW_WIDTH) row images and their digits, left to right, of the clean pieces the reader
-    scores in this number."""
-    strokes = find_strokes(render(canvas))
-    owner = owner[::strokes.scale, ::strokes.scale][:strokes.labels.shape[0], :strokes.labels.shape[1]]
-    ours = (strokes.labels > 0) & (owner >= 0)
-    totals = np.bincount(owner[ours], minlength=len(labels))
-    centres = np.bincount(owner[ours], weights=np.nonzero(ours)[1], minlength=len(labels)) / np.maximum(totals, 1)
-    for group in stroke_groups(strokes):
-        seen = set()
-        for piece in scored_pieces(group):
-            key = (piece.box(), int(piece.mask.sum()))  # cuts through the gap between two digits: the same piece
-            if key in seen:
-                continue
-            seen.add(key)
-            h, w = piece.mask.shape
-            ids = owner[piece.y:piece.y + h, piece.x:piece.x + w][piece.mask]
-            counts = np.bincount(ids[ids >= 0], minlength=len(labels))
-            whole = np.flatnonzero(counts >= WHOLE * np.maximum(totals, 1))
-            if not 1 <= len(whole) <= ROW_DIGITS or counts[whole].sum() < (1 - SLIVER) * piece.mask.sum():
-                continue
-            if len(whole) == 1 and rng.random() >= SINGLES_KEPT:
-                continue
-            yield to_row(piece.ink, piece.mask), [int(labels[k]) for k in whole[np.argsort(centres[whole])]]
+    scores in this number (its digits are written left to right in index order)."""
+    seen = set()
+    for piece, held, made_of in owned_pieces(canvas, owner, len(labels)):
+        key = (piece.box(), int(piece.mask.sum()))  # cuts through the gap between two digits: the same piece
+        if key in seen:
+            continue
+        seen.add(key)
+        whole = np.flatnonzero(held >= WHOLE)
+        if not 1 <= len(whole) <= ROW_DIGITS or made_of[whole].sum() < 1 - SLIVER:
+            continue
+        if len(whole) == 1 and rng.random() >= SINGLES_KEPT:
+            continue
+        yield to_row(piece.ink, piece.mask), [int(labels[k]) for k in whole]
 
 
 def make(images: np.ndarray, labels: np.ndarray, numbers: int, seed: int) -> tuple[np.ndarray, list[list[int]]]:

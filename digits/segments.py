@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 from tqdm import tqdm
 
-from digits.number import scored_pieces, stroke_groups
+from digits.number import _Piece, scored_pieces, stroke_groups
 from digits.preprocess import find_strokes, to_mnist
 from digits.synth import NumberStyle, number_ink, number_layout, render
 
@@ -26,23 +26,31 @@ PART = (0.75, 0.8)  # one holding less than the first of any digit, or made of i
                     # digit; pieces in between are left out (neither clearly right nor clearly wrong)
 
 
-def labelled_pieces(canvas: np.ndarray, owner: np.ndarray, labels: np.ndarray) -> Iterator[tuple[np.ndarray, int]]:
-    """(28, 28) MNIST-format image and label of every piece the reader scores in this number (ambiguous ones
-    left out)."""
+def owned_pieces(canvas: np.ndarray, owner: np.ndarray, digits: int
+                 ) -> Iterator[tuple[_Piece, np.ndarray, np.ndarray]]:
+    """Every piece the reader scores in a number drawn by digits.synth.number_ink (its ink, and per pixel the
+    index of the digit it belongs to), with per digit the share of that digit's ink the piece holds and the
+    share of the piece's ink that is that digit's."""
     strokes = find_strokes(render(canvas))
     owner = owner[::strokes.scale, ::strokes.scale][:strokes.labels.shape[0], :strokes.labels.shape[1]]
-    totals = np.bincount(owner[(strokes.labels > 0) & (owner >= 0)], minlength=len(labels))
+    totals = np.maximum(np.bincount(owner[(strokes.labels > 0) & (owner >= 0)], minlength=digits), 1)
     for group in stroke_groups(strokes):
         for piece in scored_pieces(group):
             h, w = piece.mask.shape
             ids = owner[piece.y:piece.y + h, piece.x:piece.x + w][piece.mask]
-            counts = np.bincount(ids[ids >= 0], minlength=len(labels))
-            best = int(counts.argmax())
-            held, purity = counts[best] / max(totals[best], 1), counts[best] / max(piece.mask.sum(), 1)
-            if held >= WHOLE and purity >= WHOLE:
-                yield to_mnist(piece.ink, piece.mask), int(labels[best])
-            elif held < PART[0] or purity < PART[1]:
-                yield to_mnist(piece.ink, piece.mask), NOT_ONE_DIGIT
+            counts = np.bincount(ids[ids >= 0], minlength=digits)
+            yield piece, counts / totals, counts / max(piece.mask.sum(), 1)
+
+
+def labelled_pieces(canvas: np.ndarray, owner: np.ndarray, labels: np.ndarray) -> Iterator[tuple[np.ndarray, int]]:
+    """(28, 28) MNIST-format image and label of every piece the reader scores in this number (ambiguous ones
+    left out)."""
+    for piece, held, made_of in owned_pieces(canvas, owner, len(labels)):
+        best = int(made_of.argmax())
+        if held[best] >= WHOLE and made_of[best] >= WHOLE:
+            yield to_mnist(piece.ink, piece.mask), int(labels[best])
+        elif held[best] < PART[0] or made_of[best] < PART[1]:
+            yield to_mnist(piece.ink, piece.mask), NOT_ONE_DIGIT
 
 
 def make(images: np.ndarray, labels: np.ndarray, numbers: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
