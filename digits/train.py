@@ -12,6 +12,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,15 @@ def fit(module: torch.nn.Module, loss: Callable[[torch.Tensor], torch.Tensor], r
         if after_epoch:
             after_epoch(epoch)
     module.eval()
+
+
+def in_processes(make: Callable[[np.ndarray, np.ndarray, int, int], tuple], images: np.ndarray,
+                 labels: np.ndarray, numbers: int, seed: int, workers: int) -> list[tuple]:
+    """make(images, labels, n, seed) run in `workers` processes (seeds seed, seed + 1, ...) on `numbers` numbers
+    in all: its results, one per process (digits.segments.make, digits.rows.make: numbers cut into pieces)."""
+    share = [numbers // workers + (k < numbers % workers) for k in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(make, *zip(*[(images, labels, n, seed + k) for k, n in enumerate(share)])))
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,18 +27,16 @@ from digits.export import OPSET, ExportMismatch
 from digits.model import RowNet
 from digits.predict import row_digits
 from digits.preprocess import ROW_BLANK, ROW_HEIGHT, ROW_STRIDE, ROW_WIDTH
-from digits.train import fit
+from digits.train import fit, in_processes
 from digits.weights import sha256_of, write_manifest
 
-TOLERANCE = 1e-3  # largest allowed difference between a PyTorch and an ONNX log-probability
+TOLERANCE = 1e-3  # largest allowed difference between a PyTorch and an ONNX column probability
 
 
 def cut_rows(images: np.ndarray, labels: np.ndarray, numbers: int, seed: int, workers: int
              ) -> tuple[np.ndarray, list[list[int]]]:
-    """digits.rows.make over `workers` processes (seeds seed, seed + 1, ...), joined."""
-    share = [numbers // workers + (k < numbers % workers) for k in range(workers)]
-    with ProcessPoolExecutor(workers) as pool:
-        parts = list(pool.map(rows.make, *zip(*[(images, labels, n, seed + k) for k, n in enumerate(share)])))
+    """digits.rows.make over `workers` processes, joined."""
+    parts = in_processes(rows.make, images, labels, numbers, seed, workers)
     return np.concatenate([x for x, _ in parts]), [y for _, ys in parts for y in ys]
 
 
@@ -72,12 +69,14 @@ def greedy(log_probs: np.ndarray) -> list[list[int]]:
 
 @torch.no_grad()
 def read(model: RowNet, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """(N, T, 11) log-probabilities of (N, ROW_HEIGHT, ROW_WIDTH) uint8 rows from the PyTorch model."""
     model.eval()
     return np.concatenate([model(torch.from_numpy(images[i:i + batch, None]).float().div_(255)).numpy()
                            for i in range(0, len(images), batch)])
 
 
 def exact(decoded: list[list[int]], truth: list[list[int]]) -> float:
+    """Share of rows read exactly."""
     return float(np.mean([d == t for d, t in zip(decoded, truth)]))
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ from digits import segments
 from digits.config import PACKAGE_DIR
 from digits.data import load_mnist
 from digits.export import export
-from digits.train import fit
+from digits.train import fit, in_processes
 from digits.model import DigitNet, load_model
 from digits.preprocess import normalise
 
@@ -38,15 +37,6 @@ def frozen_features(model: DigitNet, images: np.ndarray, batch: int = 2000) -> t
     return torch.cat([trunk(normalise(torch.from_numpy(images[i:i + batch]).float().div_(255).unsqueeze(1))
                             ).flatten(1).half()
                       for i in tqdm(range(0, len(images), batch), desc="features", unit="batch")])
-
-
-def pieces(images: np.ndarray, labels: np.ndarray, numbers: int, seed: int, workers: int
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """digits.segments.make over `workers` processes (seeds seed, seed + 1, ...), joined."""
-    share = [numbers // workers + (k < numbers % workers) for k in range(workers)]
-    with ProcessPoolExecutor(workers) as pool:
-        parts = list(pool.map(segments.make, *zip(*[(images, labels, n, seed + k) for k, n in enumerate(share)])))
-    return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     started = time.time()
     train_x, train_y = load_mnist(args.data, "train")
-    pieces_x, pieces_y = pieces(train_x, train_y, args.numbers, args.seed, args.workers)
+    parts = in_processes(segments.make, train_x, train_y, args.numbers, args.seed, args.workers)
+    pieces_x, pieces_y = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
     kept = (pieces_y != segments.NOT_ONE_DIGIT) | (np.random.default_rng(args.seed).random(len(pieces_y))
                                                    < args.parts_kept)
     pieces_x, pieces_y = pieces_x[kept], pieces_y[kept]
