@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +37,10 @@ class ExportMismatch(RuntimeError):
     """The ONNX model does not reproduce the PyTorch model's outputs."""
 
 
-def to_onnx(model: DigitNet, out: Path) -> None:
-    """Write model + softmax as an ONNX file with a dynamic batch dimension."""
-    served = torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
-    example = torch.zeros(1, 1, 28, 28)
-    torch.onnx.export(served, (example,), out, input_names=["image"], output_names=["probabilities"],
+def to_onnx(module: torch.nn.Module, out: Path, example: torch.Tensor, input_name: str, output_name: str) -> None:
+    """Write a module as an ONNX file whose first (batch) dimension is dynamic; `example`: an input batch (with
+    a batch of one the dynamo export may fix the batch size: it did for a first RowNet)."""
+    torch.onnx.export(module.eval(), (example,), out, input_names=[input_name], output_names=[output_name],
                       dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), opset_version=OPSET,
                       external_data=False, dynamo=True, verbose=False)
 
@@ -51,14 +52,26 @@ def torch_probabilities(model: DigitNet, images: np.ndarray, batch: int = 1000) 
                                for i in range(0, len(images), batch)])
 
 
-def onnx_probabilities(path: Path, images: np.ndarray, batch: int = 1000) -> np.ndarray:
-    """(N, classes) probabilities of (N, 28, 28) images in [0, 1] from an ONNX file, on onnxruntime."""
+def onnx_outputs(path: Path, input_name: str, inputs: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """The first output of an ONNX file for float32 `inputs`, run by onnxruntime in batches."""
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return np.concatenate([session.run(None, {"image": images[i:i + batch, None]})[0]
-                           for i in range(0, len(images), batch)])
+    return np.concatenate([session.run(None, {input_name: inputs[i:i + batch]})[0]
+                           for i in range(0, len(inputs), batch)])
+
+
+@contextmanager
+def replaced_if_checked(out: Path) -> Iterator[Path]:
+    """A scratch path to write and check an export at; it replaces `out` only if the block ends without an
+    exception (an existing file is otherwise left untouched, and the scratch file removed)."""
+    partial = out.with_name(out.name + ".partial")
+    try:
+        yield partial
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def compare(reference: np.ndarray, exported: np.ndarray, labels: np.ndarray) -> dict:
@@ -81,15 +94,13 @@ def export(weights: Path, out: Path, mnist_dir: Path, training: dict | None = No
     images, labels = load_mnist(mnist_dir, "test")
     images = (images / 255.0).astype(np.float32)
 
-    partial = out.with_name(out.name + ".partial")
-    try:
-        to_onnx(model, partial)
-        agreement = compare(torch_probabilities(model, images), onnx_probabilities(partial, images), labels)
+    with replaced_if_checked(out) as partial:
+        to_onnx(torch.nn.Sequential(model, torch.nn.Softmax(dim=1)), partial, torch.zeros(1, 1, 28, 28), "image",
+                "probabilities")
+        exported = onnx_outputs(partial, "image", images[:, None])
+        agreement = compare(torch_probabilities(model, images), exported, labels)
         if agreement["same_argmax"] != len(labels) or agreement["max_abs_diff"] > TOLERANCE:
             raise ExportMismatch(f"the ONNX export disagrees with {weights.name}: {json.dumps(agreement)}")
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
 
     if training is None:
         previous = _previous_manifest(out)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import torch.nn.functional as F
 from digits import rows
 from digits.config import PACKAGE_DIR
 from digits.data import load_mnist
-from digits.export import OPSET, ExportMismatch
+from digits.export import OPSET, ExportMismatch, onnx_outputs, replaced_if_checked, to_onnx
 from digits.model import RowNet
 from digits.predict import row_digits
 from digits.preprocess import ROW_BLANK, ROW_HEIGHT, ROW_STRIDE, ROW_WIDTH
@@ -83,33 +82,21 @@ def exact(decoded: list[list[int]], truth: list[list[int]]) -> float:
 def export_rows(model: RowNet, weights: Path, out: Path, images: np.ndarray, truth: list[list[int]],
                 training: dict) -> dict:
     """Export to ONNX, check it against PyTorch on the check rows, write the manifest; returns it."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    import onnxruntime
-
-    partial = out.with_name(out.name + ".partial")
-    try:
-        torch.onnx.export(model.eval(), (torch.zeros(2, 1, ROW_HEIGHT, ROW_WIDTH),), partial,
-                          input_names=["row"], output_names=["log_probabilities"],
-                          dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), opset_version=OPSET,
-                          external_data=False, dynamo=True, verbose=False)
-        session = onnxruntime.InferenceSession(str(partial), providers=["CPUExecutionProvider"])
-        x = images[:, None].astype(np.float32) / 255
-        exported = np.concatenate([session.run(None, {"row": x[i:i + 500]})[0] for i in range(0, len(x), 500)])
+    with replaced_if_checked(out) as partial:
+        to_onnx(model, partial, torch.zeros(2, 1, ROW_HEIGHT, ROW_WIDTH), "row", "log_probabilities")
+        exported = onnx_outputs(partial, "row", images[:, None].astype(np.float32) / 255, batch=500)
         reference = read(model, images)
         agreement = {"rows": len(truth), "same_reading": sum(a == b for a, b in zip(greedy(reference),
                                                                                      greedy(exported))),
                      "max_abs_diff": float(np.abs(np.exp(reference) - np.exp(exported)).max())}
         if agreement["same_reading"] != len(truth) or agreement["max_abs_diff"] > TOLERANCE:
             raise ExportMismatch(f"the ONNX export disagrees with {weights.name}: {json.dumps(agreement)}")
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
     manifest = {
         "file": out.name, "sha256": sha256_of(out), "framework": "onnxruntime", "opset": OPSET,
         "architecture": "RowNet",
         "input": f"row: (N, 1, {ROW_HEIGHT}, {ROW_WIDTH}) float32, digits.preprocess.to_row, ink 1.0 on 0.0",
-        "output": f"log_probabilities: (N, {ROW_WIDTH // ROW_STRIDE}, 11) float32, per {ROW_STRIDE}-px column: the digits 0-9 and, "
-                  "last, the CTC blank",
+        "output": f"log_probabilities: (N, {ROW_WIDTH // ROW_STRIDE}, 11) float32, per {ROW_STRIDE}-px "
+                  "column: the digits 0-9 and, last, the CTC blank",
         "check_rows_exact": round(exact(greedy(exported), truth), 4),
         "exported_from": {"file": weights.name, "sha256": sha256_of(weights), "framework": "pytorch",
                           "agreement_on_check_rows": agreement},
