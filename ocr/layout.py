@@ -727,35 +727,33 @@ def _assemble(plans: list[_BlockPlan], fragments: Sequence[Fragment], page: _Pag
     layout = Layout()
     for plan in plans:
         first = len(layout.lines)
-        for row in plan.rows:
-            layout.lines.append(Line(text=_row_text(row, plan, page), score=_score(row, fragments),
+        table = [_row_cells(row, plan.gaps, page) for row in plan.rows] if plan.kind == "table" else []
+        for r, row in enumerate(plan.rows):
+            text = _table_row_text(table[r], len(plan.gaps) + 1, page) if table else " ".join(page.texts[i] for i in row)
+            layout.lines.append(Line(text=text, score=_score(row, fragments),
                                      box=frame.polygon(page.span(row)), fragments=list(row),
                                      words=[w for i in row for w in fragments[i].words],
                                      upside_down=all(fragments[i].upside_down for i in row)))
         members = [i for row in plan.rows for i in row]
         layout.blocks.append(Block(kind=plan.kind, box=frame.polygon(page.span(members)),
-                                   lines=list(range(first, len(layout.lines))), cells=_cells(plan, page, frame)))
+                                   lines=list(range(first, len(layout.lines))), cells=_cells(table, page, frame)))
     layout.text = "\n".join(line.text for line in layout.lines)
     return layout
 
 
-def _cells(plan: _BlockPlan, page: _Page, frame: _Frame) -> list[Cell]:
-    """The non-empty cells of a table plan (none for text)."""
-    if plan.kind != "table":
-        return []
+def _cells(table: list[list[tuple[int, int, list[int]]]], page: _Page, frame: _Frame) -> list[Cell]:
+    """The non-empty cells of a table, from its rows' _row_cells (none for text)."""
     return [Cell(row=r, column=first, text=" ".join(page.texts[i] for i in cell), box=frame.polygon(page.span(cell)),
                  column_span=last - first + 1)
-            for r, row in enumerate(plan.rows)
-            for first, last, cell in _row_cells(row, plan.gaps, page)]
+            for r, cells in enumerate(table)
+            for first, last, cell in cells]
 
 
-def _row_text(row: list[int], plan: _BlockPlan, page: _Page) -> str:
-    """Text line: fragments joined by spaces; table row: its columns joined by tabs, empty ones kept
-    (a cell across several columns in the first of them, as in tables_csv)."""
-    if plan.kind != "table":
-        return " ".join(page.texts[i] for i in row)
-    texts = [""] * (len(plan.gaps) + 1)
-    for first, _, cell in _row_cells(row, plan.gaps, page):
+def _table_row_text(cells: list[tuple[int, int, list[int]]], columns: int, page: _Page) -> str:
+    """A table row's text: its columns joined by tabs, empty ones kept (a cell across several columns in the
+    first of them, as in tables_csv)."""
+    texts = [""] * columns
+    for first, _, cell in cells:
         texts[first] = " ".join(page.texts[i] for i in cell)
     return "\t".join(texts)
 
