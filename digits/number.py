@@ -117,7 +117,9 @@ def _overlaps_any(box: Box, others: list[Box], margin: int = 2) -> bool:
 
 
 @dataclass
-class _Piece:
+class Piece:
+    """Part of a number's ink the reader works with: a group of strokes, or a candidate digit cut from one."""
+
     ink: np.ndarray    # ink of the piece's region (other digits' ink may show; `mask` says what is ours)
     mask: np.ndarray   # strokes of this digit
     labels: np.ndarray  # stroke id per pixel inside `mask`, 0 elsewhere
@@ -136,7 +138,7 @@ def read_number(source: ImageSource) -> NumberResult:
     image = load_image(source)
     strokes = find_strokes(image)
     groups = stroke_groups(strokes)
-    pieces: list[_Piece] = []
+    pieces: list[Piece] = []
     for n, group in enumerate(groups):
         pieces += _segment(group, MAX_DIGITS - len(pieces) - (len(groups) - n - 1))  # room: digits it may hold
     boxes = [_in_input(piece.box(), strokes.scale, image.size) for piece in pieces]
@@ -149,7 +151,7 @@ def read_number(source: ImageSource) -> NumberResult:
     return NumberResult(number="".join(d.label for d in digits), digits=digits, image=image)
 
 
-def stroke_groups(strokes: Strokes) -> list[_Piece]:
+def stroke_groups(strokes: Strokes) -> list[Piece]:
     """The strokes grouped into pieces of one or more (touching) digits, left to right; InputError if there are
     more than MAX_STROKES strokes or MAX_DIGITS groups."""
     if len(strokes.areas) > MAX_STROKES:
@@ -160,11 +162,11 @@ def stroke_groups(strokes: Strokes) -> list[_Piece]:
         x0, y0 = max(x0 - 1, 0), max(y0 - 1, 0)  # keep the anti-aliased rim just outside the strokes
         region = (slice(y0, y1 + 1), slice(x0, x1 + 1))
         mask = np.isin(strokes.labels[region], ids)
-        pieces.append(_Piece(strokes.ink[region], mask, np.where(mask, strokes.labels[region], 0), x0, y0))
+        pieces.append(Piece(strokes.ink[region], mask, np.where(mask, strokes.labels[region], 0), x0, y0))
     return pieces
 
 
-def scored_pieces(group: _Piece) -> list[_Piece]:
+def scored_pieces(group: Piece) -> list[Piece]:
     """Every piece the segment model scores for a group: the group itself and, if it may hold touching
     digits, its candidate digits (what the segment model is trained on, see digits.segments)."""
     x0, y0, x1, y1 = group.box()
@@ -233,7 +235,7 @@ def _union(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _segment(piece: _Piece, room: int) -> list[_Piece]:
+def _segment(piece: Piece, room: int) -> list[Piece]:
     """A piece that may hold several touching or overlapping digits, cut where the segment model is surest that
     each part is one whole digit: candidate cuts every CUT_STEP of the height and at thin columns of the ink,
     every run of consecutive cuts a candidate digit (strokes mostly inside it whole, others cut at the
@@ -268,7 +270,7 @@ def _segment(piece: _Piece, room: int) -> list[_Piece]:
     return split or chain
 
 
-def _split_at(piece: _Piece, found: list[tuple[int, np.ndarray]]) -> list[_Piece] | None:
+def _split_at(piece: Piece, found: list[tuple[int, np.ndarray]]) -> list[Piece] | None:
     """The piece cut half-way between the columns where the row model found its digits, each part carrying that
     digit's probabilities; None if a part would hold no ink."""
     x0, y0, x1, y1 = piece.box()
@@ -288,7 +290,7 @@ def _split_at(piece: _Piece, found: list[tuple[int, np.ndarray]]) -> list[_Piece
     return parts
 
 
-def _candidates(piece: _Piece) -> tuple[np.ndarray, dict[tuple[int, int], _Piece]]:
+def _candidates(piece: Piece) -> tuple[np.ndarray, dict[tuple[int, int], Piece]]:
     """The candidate cut columns of a piece (array coordinates) and its candidate digits: every run of
     consecutive cuts spanning a digit's width, keyed by (first cut, last cut), with enough ink and height."""
     x0, y0, x1, y1 = piece.box()
@@ -299,7 +301,7 @@ def _candidates(piece: _Piece) -> tuple[np.ndarray, dict[tuple[int, int], _Piece
              if SEGMENT_WIDTH[0] * height <= bounds[j] - bounds[i] <= SEGMENT_WIDTH[1] * height]
     strokes = _StrokeColumns(piece)
     total = piece.mask.sum()
-    candidates: dict[tuple[int, int], _Piece] = {}
+    candidates: dict[tuple[int, int], Piece] = {}
     for i, j in spans:
         mask = strokes.mask(bounds[i], bounds[j])
         rows = np.flatnonzero(mask.any(axis=1))
@@ -308,12 +310,12 @@ def _candidates(piece: _Piece) -> tuple[np.ndarray, dict[tuple[int, int], _Piece
     return bounds, candidates
 
 
-def _cropped(piece: _Piece, mask: np.ndarray) -> _Piece:
+def _cropped(piece: Piece, mask: np.ndarray) -> Piece:
     """The part of `piece` in `mask`, its arrays cut to the mask's box plus a 1 px rim (the anti-aliased edge)."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     top, left = max(int(rows[0]) - 1, 0), max(int(cols[0]) - 1, 0)
     region = (slice(top, int(rows[-1]) + 2), slice(left, int(cols[-1]) + 2))
-    return _Piece(piece.ink[region], mask[region], piece.labels[region], piece.x + left, piece.y + top)
+    return Piece(piece.ink[region], mask[region], piece.labels[region], piece.x + left, piece.y + top)
 
 
 def _cut_columns(mask: np.ndarray, height: int) -> np.ndarray:
@@ -363,7 +365,7 @@ class _StrokeColumns:
     """Per stroke of a piece, how much of its ink lies left of each column: which strokes a candidate digit
     between two columns holds whole (overlapping digits drawn apart stay apart) and which it cuts."""
 
-    def __init__(self, piece: _Piece) -> None:
+    def __init__(self, piece: Piece) -> None:
         self.piece = piece
         ids = np.unique(piece.labels[piece.labels > 0])
         self.index = np.zeros(int(ids.max()) + 1 if len(ids) else 1, np.int64)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 from tqdm import tqdm
 
-from digits.number import _Piece, scored_pieces, stroke_groups
+from digits.number import Piece, scored_pieces, stroke_groups
 from digits.preprocess import find_strokes, to_mnist
 from digits.synth import NumberStyle, number_ink, number_layout, render
 
@@ -27,7 +27,7 @@ PART = (0.75, 0.8)  # one holding less than the first of any digit, or made of i
 
 
 def owned_pieces(canvas: np.ndarray, owner: np.ndarray, digits: int
-                 ) -> Iterator[tuple[_Piece, np.ndarray, np.ndarray]]:
+                 ) -> Iterator[tuple[Piece, np.ndarray, np.ndarray]]:
     """Every piece the reader scores in a number drawn by digits.synth.number_ink (its ink, and per pixel the
     index of the digit it belongs to), with per digit the share of that digit's ink the piece holds and the
     share of the piece's ink that is that digit's."""
