@@ -10,6 +10,9 @@ DIGITS_MANIFESTS = {
     "digits/mnist_cnn.json": ("DigitNet-mnist", "handwritten digit classification",
                               "`python -m digits.train`, exported to ONNX by `python -m digits.export`",
                               "mnist_test_accuracy"),
+    "digits/number_cnn.json": ("DigitNet-numbers", "reading each digit of a number, beside the digit model",
+                               "`python -m digits.train --pieces 3000` (on training digits and pieces of numbers), "
+                               "exported to ONNX by `python -m digits.export`", "mnist_test_accuracy"),
     "digits/segment_cnn.json": ("DigitNet-segments", "whole digit or not, where a number's digits touch",
                                 "`python -m digits.train_segments` (from mnist_cnn.pth, on pieces of numbers), "
                                 "exported to ONNX by `python -m digits.export`", "mnist_test_accuracy"),

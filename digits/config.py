@@ -4,6 +4,8 @@ DIGITS_MODEL    the ONNX model the app serves (its SHA-256 is recorded in digits
                 default: digits/mnist_cnn.onnx
 DIGITS_SEGMENT_MODEL  the model that tells whole digits from parts when a number's digits touch (ONNX, SHA-256
                 in digits/segment_cnn.json); default: digits/segment_cnn.onnx
+DIGITS_NUMBER_MODEL  the second digit model /number reads each digit with, beside DIGITS_MODEL (ONNX, SHA-256
+                in digits/number_cnn.json); default: digits/number_cnn.onnx
 DIGITS_ROW_MODEL  the model that reads a piece of touching digits no straight cut parts (ONNX, SHA-256 in
                 digits/row_cnn.json); default: digits/row_cnn.onnx
 DIGITS_THREADS  onnxruntime intra-op threads for the digit model; default 1: the model is small, and more
@@ -30,6 +32,7 @@ def _threads() -> int:
 
 MODEL = Path(os.environ.get("DIGITS_MODEL", str(PACKAGE_DIR / "mnist_cnn.onnx")))
 SEGMENT_MODEL = Path(os.environ.get("DIGITS_SEGMENT_MODEL", str(PACKAGE_DIR / "segment_cnn.onnx")))
+NUMBER_MODEL = Path(os.environ.get("DIGITS_NUMBER_MODEL", str(PACKAGE_DIR / "number_cnn.onnx")))
 ROW_MODEL = Path(os.environ.get("DIGITS_ROW_MODEL", str(PACKAGE_DIR / "row_cnn.onnx")))
 THREADS = _threads()
 MNIST_DIR = Path(os.environ.get("DIGITS_MNIST", str(PACKAGE_DIR.parents[1] / "shared" / "data" / "mnist")))

@@ -2,7 +2,9 @@
 
 Strokes are grouped into pieces; a piece wide enough to hold touching digits is cut where the segment model
 (digits/segment_cnn.onnx: DigitNet with an eleventh class, "not one whole digit", trained by
-digits.train_segments) is surest that every part is one whole digit; the digit model then reads each part.
+digits.train_segments) is surest that every part is one whole digit; the digit model and the number model
+(digits/number_cnn.onnx: a second DigitNet, trained also on the pieces these cuts make) then read each part
+together.
 Where the segment model doubts that a part is one whole digit (digits that lean into each other: no straight
 cut parts them), the row model (digits/row_cnn.onnx, CTC, trained by digits.train_rows) reads the piece
 whole, and if it finds a different number of digits, its reading is taken."""
@@ -14,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from digits.errors import InputError
-from digits.predict import classify, classify_segments, read_rows, row_digits, top_k
+from digits.predict import classify_number_digits, classify_segments, read_rows, row_digits, top_k
 from digits.preprocess import (ROW_MARGIN, ROW_MAX_ASPECT, ROW_STRIDE, ImageSource, Strokes, find_strokes,
                                load_image, row_width, to_mnist, to_row)
 
@@ -125,7 +127,7 @@ class Piece:
     labels: np.ndarray  # stroke id per pixel inside `mask`, 0 elsewhere
     x: int             # position of the arrays in the image
     y: int
-    read: np.ndarray | None = None  # probabilities of 0-9 from the row model (None: the digit model reads it)
+    read: np.ndarray | None = None  # probabilities of 0-9 from the row model (None: the digit models read it)
 
     def box(self) -> Box:
         rows, cols = np.flatnonzero(self.mask.any(axis=1)), np.flatnonzero(self.mask.any(axis=0))
@@ -145,7 +147,8 @@ def read_number(source: ImageSource) -> NumberResult:
     order = sorted(range(len(pieces)), key=lambda i: boxes[i][0] + boxes[i][2])
     unread = [i for i in order if pieces[i].read is None]
     if unread:
-        for i, p in zip(unread, classify(np.stack([to_mnist(pieces[i].ink, pieces[i].mask) for i in unread]))):
+        cut = np.stack([to_mnist(pieces[i].ink, pieces[i].mask) for i in unread])
+        for i, p in zip(unread, classify_number_digits(cut)):
             pieces[i].read = p
     digits = [DigitRead(str(int(pieces[i].read.argmax())), pieces[i].read, boxes[i]) for i in order]
     return NumberResult(number="".join(d.label for d in digits), digits=digits, image=image)

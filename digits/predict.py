@@ -44,8 +44,8 @@ def session(path: Path | None = None) -> onnxruntime.InferenceSession:
 
 
 def warm_up() -> None:
-    """Load the digit, segment and row models and run each once."""
-    classify(np.zeros((1, 28, 28), np.float32))
+    """Load the digit, number, segment and row models and run each once."""
+    classify_number_digits(np.zeros((1, 28, 28), np.float32))
     classify_segments(np.zeros((1, 28, 28), np.float32))
     read_rows(np.zeros((1, ROW_HEIGHT, ROW_WIDTH), np.float32))
 
@@ -59,6 +59,13 @@ def classify(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) MNIST-format images in [0, 1] -> (N, 10) softmax probabilities."""
     x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
     return session().run(None, {"image": x})[0]
+
+
+def classify_number_digits(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) digits cut from a number -> (N, 10) probabilities: the mean of the digit model's and the
+    number model's (config.NUMBER_MODEL: a second DigitNet, trained also on the pieces the reader cuts)."""
+    x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
+    return (classify(images) + session(config.NUMBER_MODEL).run(None, {"image": x})[0]) / 2
 
 
 def classify_segments(images: np.ndarray) -> np.ndarray:

@@ -1,7 +1,11 @@
 """Train DigitNet on the MNIST IDX files.
 
     python -m digits.train --data ../shared/data/mnist --out digits/mnist_cnn.pth
+    python -m digits.train --data ../shared/data/mnist --out digits/number_cnn.pth --pieces 3000 --epochs 8 --seed 1
 
+The second command trains the number reader's second digit model (digits.number reads each digit of a number
+with both): besides the training digits it learns the one-digit pieces the reader cuts from numbers written
+with training digits (digits.segments: digits clipped by a cut, or with a sliver of a neighbour).
 Writes the state_dict, then exports it to ONNX beside it (digits/mnist_cnn.onnx, checked against the
 PyTorch model on the MNIST test set) and records both in digits/mnist_cnn.json (see digits.export).
 """
@@ -20,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from digits import segments
 from digits.data import load_mnist
 from digits.export import export
 from digits.model import DigitNet
@@ -113,6 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-batches", type=int, default=0, help="stop each epoch after N batches (smoke runs)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    p.add_argument("--pieces", type=int, default=0,
+                   help="also train on the one-digit pieces cut from this many numbers of training digits")
+    p.add_argument("--workers", type=int, default=2, help="processes cutting pieces")
     args = p.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -121,6 +129,12 @@ def main(argv: list[str] | None = None) -> None:
     gen = torch.Generator().manual_seed(args.seed)
     train_x, train_y = load_mnist(args.data, "train")
     test_x, test_y = load_mnist(args.data, "test")
+    if args.pieces:
+        parts = in_processes(segments.make, train_x, train_y, args.pieces, args.seed, args.workers)
+        pieces_x, pieces_y = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+        digit = pieces_y != segments.NOT_ONE_DIGIT
+        print(f"{int(digit.sum())} one-digit pieces from {args.pieces} numbers", flush=True)
+        train_x, train_y = np.concatenate([train_x, pieces_x[digit]]), np.concatenate([train_y, pieces_y[digit]])
     train_x, test_x = to_tensor(train_x), to_tensor(test_x)
     train_y, test_y = torch.from_numpy(train_y).long(), torch.from_numpy(test_y).long()
 
@@ -137,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     tmp = out.with_suffix(".tmp")
     torch.save(model.state_dict(), tmp)
     tmp.replace(out)
-    training = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+    training = {"pieces_from_numbers": args.pieces, "training_images": len(train_y), "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                 "seconds": round(time.time() - started)}
     manifest = export(out, out.with_suffix(".onnx"), Path(args.data), training)
     print(json.dumps({"weights": str(out), "onnx": manifest["file"],

@@ -103,6 +103,24 @@ def test_digits_no_straight_cut_parts_are_read_by_the_row_model(monkeypatch, see
     assert len(digits.read_number(image).number) < len(text)
 
 
+@pytest.mark.parametrize("seed, text", [(28, "7493255990"), (83, "16270639199"), (96, "31437258325"),
+                                        (421, "3502479")])
+def test_number_model_reads_beside_the_digit_model(monkeypatch, seed, text):
+    """Numbers of 7-12 MNIST test digits written as bench/digits.py writes them, where the digit model alone
+    misreads one digit ("7493255990" reads "7493755990"; in "31437258325" and "3502479" a 5 the digit model
+    reads right on its own, changed by the cut): read with the number model beside it, they come out exact."""
+    from digits.predict import classify
+
+    images, labels = load_mnist(MNIST_DIR, "test")
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(images), size=int(rng.integers(7, 13)), replace=False)
+    assert "".join(map(str, labels[picked])) == text
+    image = written_number(list(images[picked]), rng)
+    assert digits.read_number(image).number == text
+    monkeypatch.setattr(number, "classify_number_digits", classify)  # the digit model alone
+    assert digits.read_number(image).number != text
+
+
 def test_written_numbers_floor_with_touching_digits():
     """100 numbers of 2-6 MNIST test digits written as bench/digits.py writes them (a third of the gaps touching
     or overlapping, sizes and slope varied): the segment model must cut them. Before it (classifier-scored cuts
