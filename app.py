@@ -40,6 +40,9 @@ __version__ = "1.11.0"
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"
 CANVAS_SIZE = (540, 540)  # the Digits sketch-pad, px: with the editor's margins it fits its column at 100 %
+# An image output's label floats over the top of its image: room for it, so the first lines' and digits' labels
+# in the overlays stay visible
+OVERLAY_CSS = "#ocr-overlay img, #number-overlay img { padding-top: 2.4rem; }"
 # Gradio's editor sets its "image" tool whenever its value is empty (on open, after Clear or its own trash
 # button), and there a mouse stroke selects page text instead of drawing; no Sketchpad parameter changes that
 # (gradio 6.31). This watches the pad and presses its Brush button whenever none of its tools is active.
@@ -298,8 +301,8 @@ def launch(demo: gr.Blocks, host: str, port: int, share: bool = False, files: Pa
     gate = Middleware(ApiGate, demo=demo, limits=QUEUE_LIMITS)
     with contextlib.redirect_stdout(io.StringIO()):  # Gradio's own offline share notice runs to 7 lines
         demo.launch(server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE, theme=gr.themes.Soft(),
-                    share=share, quiet=True, prevent_thread_lock=True, app_kwargs={"middleware": [gate]},
-                    allowed_paths=[str(files)] if files else None)
+                    css=OVERLAY_CSS, share=share, quiet=True, prevent_thread_lock=True,
+                    app_kwargs={"middleware": [gate]}, allowed_paths=[str(files)] if files else None)
 
 
 def main(argv: list[str] | None = None) -> None:

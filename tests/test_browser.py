@@ -133,6 +133,15 @@ def shown_number(page) -> str:
         ".match(/\"number\"\\s*:\\s*\"(\\d*)\"/) || [])[1]").json_value()
 
 
+def label_clear_of_image(page, component: str) -> bool:
+    """The image output's own label (which floats over the top of the component) ends above its image."""
+    return page.evaluate("""(id) => {
+        const block = document.querySelector(id), img = block.querySelector('img');
+        const label = block.querySelector('[data-testid=block-label]').getBoundingClientRect();
+        return label.bottom <= img.getBoundingClientRect().top + parseFloat(getComputedStyle(img).paddingTop);
+    }""", component)
+
+
 def test_ocr_tab_reads_an_uploaded_sample(page, expected_samples):
     sample = next(s for s in expected_samples["ocr"] if s["file"].endswith(".jpg"))
     page.locator("input[type=file]").first.set_input_files(str(REPO / "samples" / sample["file"]))
@@ -147,6 +156,7 @@ def test_ocr_tab_reads_an_uploaded_sample(page, expected_samples):
     shown = np.asarray(Image.open(io.BytesIO(overlay.screenshot())).convert("RGB")).astype(int)
     coloured = float(((shown.max(axis=2) - shown.min(axis=2)) > 25).mean())
     assert coloured > MIN_REGION_TINT, f"only {coloured:.0%} of the overlay is coloured: regions not filled"
+    assert label_clear_of_image(page, "#ocr-overlay"), "the overlay's label hides the top of the page"
     legend = page.locator("#region-legend").inner_text()
     assert all(kind in legend for kind in REGION_COLOURS)
     notes = page.locator("#page-notes")
@@ -186,6 +196,7 @@ def test_a_drawn_one_and_zero_read_10(page):
     page.get_by_role("button", name="Read number").click()
     assert shown_number(page) == "10"
     page.locator("#number-overlay img").wait_for()
+    assert label_clear_of_image(page, "#number-overlay"), "the overlay's label hides the first digits' labels"
 
 
 def test_clear_resets_the_canvas_and_the_outputs_and_the_brush_stays(page):
