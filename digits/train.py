@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     tmp = out.with_suffix(".tmp")
     torch.save(model.state_dict(), tmp)
     tmp.replace(out)
-    training = {"pieces_from_numbers": args.pieces, "training_images": len(train_y), "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+    training = {"pieces_from_numbers": args.pieces, "training_images": len(train_y), "epochs": args.epochs,
+                "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                 "seconds": round(time.time() - started)}
     manifest = export(out, out.with_suffix(".onnx"), Path(args.data), training)
     print(json.dumps({"weights": str(out), "onnx": manifest["file"],

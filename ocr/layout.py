@@ -729,7 +729,8 @@ def _assemble(plans: list[_BlockPlan], fragments: Sequence[Fragment], page: _Pag
         first = len(layout.lines)
         table = [_row_cells(row, plan.gaps, page) for row in plan.rows] if plan.kind == "table" else []
         for r, row in enumerate(plan.rows):
-            text = _table_row_text(table[r], len(plan.gaps) + 1, page) if table else " ".join(page.texts[i] for i in row)
+            text = (_table_row_text(table[r], len(plan.gaps) + 1, page) if table
+                    else " ".join(page.texts[i] for i in row))
             layout.lines.append(Line(text=text, score=_score(row, fragments),
                                      box=frame.polygon(page.span(row)), fragments=list(row),
                                      words=[w for i in row for w in fragments[i].words],
