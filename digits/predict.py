@@ -55,24 +55,26 @@ def model_info() -> dict:
     return read_manifest(config.MODEL)
 
 
+def _digitnet(path: Path, images: np.ndarray) -> np.ndarray:
+    """The outputs of an exported DigitNet (digit, number or segment model) for (N, 28, 28) images."""
+    return session(path).run(None, {"image": np.ascontiguousarray(images, dtype=np.float32)[:, None]})[0]
+
+
 def classify(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) MNIST-format images in [0, 1] -> (N, 10) softmax probabilities."""
-    x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
-    return session().run(None, {"image": x})[0]
+    return _digitnet(config.MODEL, images)
 
 
 def classify_number_digits(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) digits cut from a number -> (N, 10) probabilities: the mean of the digit model's and the
     number model's (config.NUMBER_MODEL: a second DigitNet, trained also on the pieces the reader cuts)."""
-    x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
-    return (classify(images) + session(config.NUMBER_MODEL).run(None, {"image": x})[0]) / 2
+    return (classify(images) + _digitnet(config.NUMBER_MODEL, images)) / 2
 
 
 def classify_segments(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) candidate digits cut from a number -> (N, 11) probabilities of the digits 0-9 and, last,
     of "not one whole digit" (a part of one, or parts of two), from the segment model config.SEGMENT_MODEL."""
-    x = np.ascontiguousarray(images, dtype=np.float32)[:, None]
-    return session(config.SEGMENT_MODEL).run(None, {"image": x})[0]
+    return _digitnet(config.SEGMENT_MODEL, images)
 
 
 def read_rows(rows: np.ndarray) -> np.ndarray:

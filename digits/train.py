@@ -94,6 +94,13 @@ def in_processes(make: Callable[[np.ndarray, np.ndarray, int, int], tuple], imag
         return list(pool.map(make, *zip(*[(images, labels, n, seed + k) for k, n in enumerate(share)])))
 
 
+def cut_pieces(images: np.ndarray, labels: np.ndarray, numbers: int, seed: int, workers: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """digits.segments.make over `workers` processes, joined: the pieces the number reader cuts and their labels."""
+    parts = in_processes(segments.make, images, labels, numbers, seed, workers)
+    return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
+
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.copy()).float().div_(255).unsqueeze(1)
 
@@ -130,8 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     train_x, train_y = load_mnist(args.data, "train")
     test_x, test_y = load_mnist(args.data, "test")
     if args.pieces:
-        parts = in_processes(segments.make, train_x, train_y, args.pieces, args.seed, args.workers)
-        pieces_x, pieces_y = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+        pieces_x, pieces_y = cut_pieces(train_x, train_y, args.pieces, args.seed, args.workers)
         digit = pieces_y != segments.NOT_ONE_DIGIT
         print(f"{int(digit.sum())} one-digit pieces from {args.pieces} numbers", flush=True)
         train_x, train_y = np.concatenate([train_x, pieces_x[digit]]), np.concatenate([train_y, pieces_y[digit]])

@@ -26,7 +26,7 @@ from digits import segments
 from digits.config import PACKAGE_DIR
 from digits.data import load_mnist
 from digits.export import export
-from digits.train import fit, in_processes
+from digits.train import cut_pieces, fit
 from digits.model import DigitNet, load_model
 from digits.preprocess import normalise
 
@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     started = time.time()
     train_x, train_y = load_mnist(args.data, "train")
-    parts = in_processes(segments.make, train_x, train_y, args.numbers, args.seed, args.workers)
-    pieces_x, pieces_y = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+    pieces_x, pieces_y = cut_pieces(train_x, train_y, args.numbers, args.seed, args.workers)
     kept = (pieces_y != segments.NOT_ONE_DIGIT) | (np.random.default_rng(args.seed).random(len(pieces_y))
                                                    < args.parts_kept)
     pieces_x, pieces_y = pieces_x[kept], pieces_y[kept]

@@ -85,16 +85,22 @@ def test_overlapping_digits_are_read(by_label, text, gaps):
     assert digits.read_number(written(by_label, text, factor=7, gaps=gaps)).number == text
 
 
+def seeded_number(seed: int, text: str, lengths: tuple[int, int], style: NumberStyle = NumberStyle()) -> Image.Image:
+    """A number of `lengths` (inclusive) random MNIST test digits written as bench/digits.py writes them, from
+    its own random seed; `text` is what it must say."""
+    images, labels = load_mnist(MNIST_DIR, "test")
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(images), size=int(rng.integers(lengths[0], lengths[1] + 1)), replace=False)
+    assert "".join(map(str, labels[picked])) == text
+    return written_number(list(images[picked]), rng, style)
+
+
 @pytest.mark.parametrize("seed, text", [(17, "125"), (26, "153"), (90, "014"), (134, "197"), (159, "738")])
 def test_digits_no_straight_cut_parts_are_read_by_the_row_model(monkeypatch, seed, text):
     """Numbers of 2-3 MNIST test digits, all touching, written as bench/digits.py writes them, where the digits
     lean into each other: the segment model's best chain keeps two of them as one part (without the row model
     "125" reads "65", "153" reads "8"), so the row model reads the piece whole."""
-    images, labels = load_mnist(MNIST_DIR, "test")
-    rng = np.random.default_rng(seed)
-    picked = rng.choice(len(images), size=int(rng.integers(2, 4)), replace=False)
-    assert "".join(map(str, labels[picked])) == text
-    image = written_number(list(images[picked]), rng, NumberStyle(touching_share=1.0))
+    image = seeded_number(seed, text, (2, 3), NumberStyle(touching_share=1.0))
     result = digits.read_number(image)
     assert result.number == text
     lefts = [d.box[0] for d in result.digits]
@@ -111,11 +117,7 @@ def test_number_model_reads_beside_the_digit_model(monkeypatch, seed, text):
     reads right on its own, changed by the cut): read with the number model beside it, they come out exact."""
     from digits.predict import classify
 
-    images, labels = load_mnist(MNIST_DIR, "test")
-    rng = np.random.default_rng(seed)
-    picked = rng.choice(len(images), size=int(rng.integers(7, 13)), replace=False)
-    assert "".join(map(str, labels[picked])) == text
-    image = written_number(list(images[picked]), rng)
+    image = seeded_number(seed, text, (7, 12))
     assert digits.read_number(image).number == text
     monkeypatch.setattr(number, "classify_number_digits", classify)  # the digit model alone
     assert digits.read_number(image).number != text
