@@ -26,7 +26,7 @@ from digits.export import OPSET, ExportMismatch, onnx_outputs, replaced_if_check
 from digits.model import RowNet
 from digits.predict import row_digits
 from digits.preprocess import ROW_BLANK, ROW_HEIGHT, ROW_STRIDE, ROW_WIDTH
-from digits.train import fit, in_processes
+from digits.train import fit, in_processes, vary_strokes
 from digits.weights import sha256_of, write_manifest
 
 TOLERANCE = 1e-3  # largest allowed difference between a PyTorch and an ONNX column probability
@@ -54,11 +54,7 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     tx, ty = uniform(-4 / w, 0), uniform(-1.5 / h, 1.5 / h) * 2
     theta = torch.stack([torch.stack([a, b * h / w, tx], 1), torch.stack([c * w / h, d, ty], 1)], 1)
     x = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), align_corners=False)
-    stroke = torch.rand(n, generator=gen)
-    thicker = 0.5 * (x + F.max_pool2d(x, 3, 1, 1))
-    thinner = 0.5 * (x - F.max_pool2d(-x, 3, 1, 1))
-    x = torch.where((stroke < 0.2).view(n, 1, 1, 1), thicker, x)
-    return torch.where((stroke > 0.85).view(n, 1, 1, 1), thinner, x)
+    return vary_strokes(x, gen)
 
 
 def greedy(log_probs: np.ndarray) -> list[list[int]]:
