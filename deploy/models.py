@@ -14,8 +14,9 @@ DIGITS_MANIFESTS = {
                                "`python -m digits.train --pieces 3000` (on training digits and pieces of numbers), "
                                "exported to ONNX by `python -m digits.export`", "mnist_test_accuracy"),
     "digits/segment_cnn.json": ("DigitNet-segments", "whole digit or not, where a number's digits touch",
-                                "`python -m digits.train_segments` (from mnist_cnn.pth, on pieces of numbers), "
-                                "exported to ONNX by `python -m digits.export`", "mnist_test_accuracy"),
+                                "`python -m digits.train_segments` (from mnist_cnn.pth, on pieces of numbers; "
+                                "then every layer fine-tuned with --start), exported to ONNX by "
+                                "`python -m digits.export`", "mnist_test_accuracy"),
     "digits/row_cnn.json": ("RowNet", "reading touching digits no straight cut parts (CTC)",
                             "`python -m digits.train_rows` (on pieces of numbers), which also exports it to ONNX",
                             "check_rows_exact"),
