@@ -6,11 +6,14 @@ import json
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 from PIL import Image
 
 from deploy import server
+from digits.config import MNIST_DIR
+from digits.data import load_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -19,6 +22,12 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     return SHARED_DATA / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist() -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST test split (images, labels), read once for all tests."""
+    return load_mnist(MNIST_DIR, "test")
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 
 import digits
-from digits.config import MNIST_DIR
-from digits.data import load_mnist
 from digits.predict import classify, open_session, session
 from digits.preprocess import preprocess
 from digits.synth import draw_digit
@@ -23,11 +21,6 @@ REPO = Path(__file__).resolve().parents[1]
 SEGMENT_ONNX = REPO / "digits" / "segment_cnn.onnx"
 ROW_ONNX = REPO / "digits" / "row_cnn.onnx"
 NUMBER_ONNX = REPO / "digits" / "number_cnn.onnx"
-
-
-@pytest.fixture(scope="module")
-def mnist() -> tuple[np.ndarray, np.ndarray]:
-    return load_mnist(MNIST_DIR, "test")
 
 
 def test_committed_model_matches_its_manifest():

@@ -9,8 +9,6 @@ import pytest
 from PIL import Image
 
 import digits
-from digits.config import MNIST_DIR
-from digits.data import load_mnist
 from digits import number
 from digits.number import MAX_DIGITS, MAX_STROKES, _group_strokes
 from digits.preprocess import find_strokes
@@ -18,9 +16,9 @@ from digits.synth import NumberStyle, draw_number, ink_crop, place, render, scal
 
 
 @pytest.fixture(scope="module")
-def by_label() -> dict[str, list[np.ndarray]]:
+def by_label(mnist) -> dict[str, list[np.ndarray]]:
     """The first MNIST test images of each digit, keyed by the digit as text."""
-    images, labels = load_mnist(MNIST_DIR, "test")
+    images, labels = mnist
     return {str(d): [images[i] for i in np.flatnonzero(labels == d)[:5]] for d in range(10)}
 
 
@@ -85,10 +83,11 @@ def test_overlapping_digits_are_read(by_label, text, gaps):
     assert digits.read_number(written(by_label, text, factor=7, gaps=gaps)).number == text
 
 
-def seeded_number(seed: int, text: str, lengths: tuple[int, int], style: NumberStyle = NumberStyle()) -> Image.Image:
+def seeded_number(mnist: tuple[np.ndarray, np.ndarray], seed: int, text: str, lengths: tuple[int, int],
+                  style: NumberStyle = NumberStyle()) -> Image.Image:
     """A number of `lengths` (inclusive) random MNIST test digits written as bench/digits.py writes them, from
     its own random seed; `text` is what it must say."""
-    images, labels = load_mnist(MNIST_DIR, "test")
+    images, labels = mnist
     rng = np.random.default_rng(seed)
     picked = rng.choice(len(images), size=int(rng.integers(lengths[0], lengths[1] + 1)), replace=False)
     assert "".join(map(str, labels[picked])) == text
@@ -96,11 +95,11 @@ def seeded_number(seed: int, text: str, lengths: tuple[int, int], style: NumberS
 
 
 @pytest.mark.parametrize("seed, text", [(17, "125"), (26, "153"), (90, "014"), (134, "197"), (159, "738")])
-def test_digits_no_straight_cut_parts_are_read_by_the_row_model(monkeypatch, seed, text):
+def test_digits_no_straight_cut_parts_are_read_by_the_row_model(monkeypatch, mnist, seed, text):
     """Numbers of 2-3 MNIST test digits, all touching, written as bench/digits.py writes them, where the digits
     lean into each other: the segment model's best chain keeps two of them as one part (without the row model
     "125" reads "65", "153" reads "8"), so the row model reads the piece whole."""
-    image = seeded_number(seed, text, (2, 3), NumberStyle(touching_share=1.0))
+    image = seeded_number(mnist, seed, text, (2, 3), NumberStyle(touching_share=1.0))
     result = digits.read_number(image)
     assert result.number == text
     lefts = [d.box[0] for d in result.digits]
@@ -111,30 +110,30 @@ def test_digits_no_straight_cut_parts_are_read_by_the_row_model(monkeypatch, see
 
 @pytest.mark.parametrize("seed, text", [(28, "7493255990"), (83, "16270639199"), (96, "31437258325"),
                                         (421, "3502479")])
-def test_number_model_reads_beside_the_digit_model(monkeypatch, seed, text):
+def test_number_model_reads_beside_the_digit_model(monkeypatch, mnist, seed, text):
     """Numbers of 7-12 MNIST test digits written as bench/digits.py writes them, where the digit model alone
     misreads one digit ("7493255990" reads "7493755990"; in "31437258325" and "3502479" a 5 the digit model
     reads right on its own, changed by the cut): read with the number model beside it, they come out exact."""
     from digits.predict import classify
 
-    image = seeded_number(seed, text, (7, 12))
+    image = seeded_number(mnist, seed, text, (7, 12))
     assert digits.read_number(image).number == text
     monkeypatch.setattr(number, "classify_number_digits", classify)  # the digit model alone
     assert digits.read_number(image).number != text
 
 
 @pytest.mark.parametrize("seed, text", [(41, "015984137"), (199, "481543")])
-def test_segment_model_cuts_what_its_frozen_convolutions_did_not(seed, text):
+def test_segment_model_cuts_what_its_frozen_convolutions_did_not(mnist, seed, text):
     """Numbers of 2-12 MNIST test digits written as bench/digits.py writes them that the segment model read
     wrong before its every layer was fine-tuned (1.11.0: "95984137", "4815213")."""
-    assert digits.read_number(seeded_number(seed, text, (2, 12))).number == text
+    assert digits.read_number(seeded_number(mnist, seed, text, (2, 12))).number == text
 
 
-def test_written_numbers_floor_with_touching_digits():
+def test_written_numbers_floor_with_touching_digits(mnist):
     """100 numbers of 2-6 MNIST test digits written as bench/digits.py writes them (a third of the gaps touching
     or overlapping, sizes and slope varied): the segment model must cut them. Before it (classifier-scored cuts
     only) 88 of these read exactly; with it 97, and all 100 since 2026-12-05 (README: 2-6 digits, n = 1000)."""
-    images, labels = load_mnist(MNIST_DIR, "test")
+    images, labels = mnist
     rng = np.random.default_rng(13)
     exact = 0
     for _ in range(100):

@@ -12,15 +12,8 @@ import pytest
 from PIL import EpsImagePlugin, Image
 
 import digits
-from digits.config import MNIST_DIR
-from digits.data import load_mnist
 from digits.preprocess import MAX_PIXELS, RASTER_FORMATS, find_strokes, load_image, preprocess
 from digits.synth import draw_digit, ink_crop, pen_drawn, place, render
-
-
-@pytest.fixture(scope="module")
-def mnist() -> tuple[np.ndarray, np.ndarray]:
-    return load_mnist(MNIST_DIR, "test")
 
 
 @pytest.fixture(scope="module")
