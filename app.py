@@ -35,7 +35,7 @@ from serving.gate import ApiGate
 from serving import ocr_worker, uploads
 from serving.logs import logged, setup_logs
 
-__version__ = "1.12.0"
+__version__ = "1.13.0"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"

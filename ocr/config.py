@@ -18,6 +18,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "OCR_DET_LIMIT_SIDE": ("1280", "longest side (pixels) an image is scaled down to before text detection"),
     "OCR_DET_MAX_SIDE": ("2048", "largest detection size used when text on a big image is small"),
     "OCR_REC_BATCH": ("4", "text lines recognised per onnxruntime call"),
+    "OCR_LINE_SQUEEZE": ("0.75", "share of their width long printed lines are read at (ocr/squeeze.py); 1: every line at its own width"),
     "OCR_MAX_PIXELS": ("60000000", "largest image (width x height) accepted, checked before decoding"),
     "OCR_MAX_PDF_PAGES": ("20", "most pages accepted per file (PDF pages, or the pages of a multi-page TIFF)"),
     "OCR_PDF_DPI": ("200", "resolution PDF pages are rendered at"),
@@ -43,6 +44,17 @@ def _env_int(name: str, minimum: int = 1) -> int:
     return value
 
 
+def _env_fraction(name: str, minimum: float) -> float:
+    raw = os.environ.get(name, DEFAULTS[name][0])
+    try:
+        value = float(raw)
+    except ValueError:
+        raise OcrError(f"{name} must be a number, got {raw!r}.") from None
+    if not minimum <= value <= 1:
+        raise OcrError(f"{name} must be between {minimum} and 1, got {value}.")
+    return value
+
+
 def _env_flag(name: str) -> bool:
     raw = os.environ.get(name, DEFAULTS[name][0]).strip()
     if raw not in ("0", "1"):
@@ -60,6 +72,7 @@ class Settings:
     det_limit_side: int
     det_max_side: int
     rec_batch: int
+    line_squeeze: float
     max_pixels: int
     max_pdf_pages: int
     pdf_dpi: int
@@ -78,6 +91,7 @@ def settings() -> Settings:
         det_limit_side=_env_int("OCR_DET_LIMIT_SIDE", 32),
         det_max_side=_env_int("OCR_DET_MAX_SIDE", 32),
         rec_batch=_env_int("OCR_REC_BATCH"),
+        line_squeeze=_env_fraction("OCR_LINE_SQUEEZE", 0.5),
         max_pixels=_env_int("OCR_MAX_PIXELS"),
         max_pdf_pages=_env_int("OCR_MAX_PDF_PAGES"),
         pdf_dpi=_env_int("OCR_PDF_DPI", 36),

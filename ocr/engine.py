@@ -22,6 +22,7 @@ from .errors import ModelError
 from .layout import Fragment
 from .orientation import OrientationClassifier
 from .spacing import restore_spaces
+from .squeeze import SqueezingRecognizer
 from .stacks import is_stack_candidate, stack_pieces
 from .tiles import RawLine, Tile, merge_tiles, plan_tiles
 from .words import split_words
@@ -153,9 +154,10 @@ class Engine:
         detector = models.text_det_model.runner
         detector.session = ShrinkingSession(detector.session)
         models.text_det_model = _Detector(models.text_det_model, self._detect)
-        self._recognizer = models.text_rec_model
-        self._recognizer.runner.session = SplittingSession(self._recognizer.runner.session)
-        self._release_rec_arena = ArenaRelease([self._recognizer.runner.session])
+        recognizer = models.text_rec_model
+        recognizer.runner.session = SplittingSession(recognizer.runner.session)
+        self._release_rec_arena = ArenaRelease([recognizer.runner.session])
+        self.line_reader = models.text_rec_model = SqueezingRecognizer(recognizer, config.line_squeeze)
         self.orientation = OrientationClassifier(config.model_dir, config.threads)
         self._limit = config.det_limit_side
         self._max_limit = config.det_max_side
@@ -186,7 +188,7 @@ class Engine:
             return []
         bgr = [np.ascontiguousarray(crop[:, :, ::-1]) for crop in crops]
         with self._predict_lock:
-            results = list(self._recognizer(bgr, return_word_box=True))
+            results = self.line_reader(bgr, return_word_box=True)
             self._release_rec_arena()
         return [(r["rec_text"][0], float(r["rec_score"]), r["rec_text"][1]) for r in results]
 

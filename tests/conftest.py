@@ -157,6 +157,20 @@ def page_fragments() -> Callable[..., list]:
 
 
 @pytest.fixture(scope="session")
+def page_lines(pages_dev_dir: Path) -> Callable[[dict], list[tuple[np.ndarray, str]]]:
+    """page_lines(entry): (RGB crop, ground truth) of every line of a pages-dev page, cut from its
+    ground-truth line boxes padded like the detector's."""
+    def cut(entry: dict) -> list[tuple[np.ndarray, str]]:
+        page = np.asarray(Image.open(pages_dev_dir / entry["image"]).convert("RGB"))
+        lines = []
+        for x0, y0, x1, y1, text in entry["gt_boxes"]:
+            pad = GT_BOX_PADDING * (y1 - y0)
+            lines.append((page[int(y0 - pad):int(y1 + pad) + 1, int(x0 - pad):int(x1 + pad) + 1], text))
+        return lines
+    return cut
+
+
+@pytest.fixture(scope="session")
 def pages() -> dict:
     """The five synthetic reading-order pages of fixtures/pages.py (seed 0), by name."""
     from fixtures.pages import FontNotFound, render_pages
