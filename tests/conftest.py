@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from deploy import server
-from digits.config import MNIST_DIR
 from digits.data import load_mnist
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,9 +24,9 @@ def mnist_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def mnist() -> tuple[np.ndarray, np.ndarray]:
+def mnist(mnist_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST test split (images, labels), read once for all tests."""
-    return load_mnist(MNIST_DIR, "test")
+    return load_mnist(mnist_dir, "test")
 
 
 @pytest.fixture(scope="session")

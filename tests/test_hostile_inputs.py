@@ -208,16 +208,15 @@ def test_request_log_is_one_json_object_per_line(app_process):
     assert any(r["outcome"].startswith("refused: queue full") for r in records)
 
 
-def test_uploads_are_deleted_after_their_ttl_and_at_shutdown(tmp_path, mnist_dir, serve_app):
+def test_uploads_are_deleted_after_their_ttl_and_at_shutdown(tmp_path, mnist, serve_app):
     """A user's drawing leaves the server's disk after OCR_STUDIO_UPLOAD_TTL, and at shutdown (the copies of
     the app's own sample files shown as examples stay)."""
-    from digits.data import load_mnist
     from digits.synth import draw_digit
 
     drawings = []
     for index in (0, 1):
         path = tmp_path / f"user_drawing_{index}.png"
-        draw_digit(load_mnist(mnist_dir, "test")[0][index], 400, 200, 150).save(path)
+        draw_digit(mnist[0][index], 400, 200, 150).save(path)
         drawings.append(path)
     with serve_app(tmp_path, OCR_STUDIO_UPLOAD_TTL=str(UPLOAD_TTL_S)) as running:
         client = Client(running.url, verbose=False)
