@@ -35,7 +35,7 @@ from serving.gate import ApiGate
 from serving import ocr_worker, uploads
 from serving.logs import logged, setup_logs
 
-__version__ = "1.13.0"
+__version__ = "1.14.0"
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "samples"
@@ -82,7 +82,7 @@ SHARED_UPLOADS = _env_flag("OCR_STUDIO_SHARED_UPLOADS")      # GRADIO_TEMP_DIR i
 OCR_QUEUE = _env_int("OCR_STUDIO_OCR_QUEUE", 16, 1)          # OCR calls waiting at most, all clients together
 DIGITS_QUEUE = _env_int("OCR_STUDIO_DIGITS_QUEUE", 64, 1)    # the same for each digit endpoint
 DIGITS_CONCURRENCY = _env_int("OCR_STUDIO_DIGITS_CONCURRENCY", 2, 1)  # digit calls run at once (OCR: one)
-OCR_NICE = _env_int("OCR_STUDIO_OCR_NICE", 10, 0)            # the OCR worker process runs at this lower priority
+OCR_NICE = _env_int("OCR_STUDIO_OCR_NICE", 19, 0)            # the OCR worker process runs at this lower priority
 QUEUE_LIMITS = {"ocr": OCR_QUEUE, "digit": DIGITS_QUEUE, "number": DIGITS_QUEUE}  # by concurrency_id
 
 INPUT_ERRORS = (ocr.InputError, digits.InputError)  # their messages are meant for the person: shown as they are

@@ -14,7 +14,7 @@ REPO_DIR = PACKAGE_DIR.parent
 DEFAULTS: dict[str, tuple[str, str]] = {
     "OCR_MODEL_DIR": (str(PACKAGE_DIR / "models"), "folder with manifest.json and the two model folders"),
     "OCR_CACHE_DIR": (str(REPO_DIR / ".cache" / "paddlex"), "writable cache folder for PaddleX (PADDLE_PDX_CACHE_HOME)"),
-    "OCR_THREADS": (str(max(1, (os.cpu_count() or 1) - 1)), "onnxruntime intra-op threads per model (default: all cores but one, kept for the digit calls and the web server)"),
+    "OCR_THREADS": (str(os.cpu_count() or 1), "onnxruntime intra-op threads per model (default: all cores; the app's OCR worker runs at the lowest CPU priority, so the digit calls still come first)"),
     "OCR_DET_LIMIT_SIDE": ("1280", "longest side (pixels) an image is scaled down to before text detection"),
     "OCR_DET_MAX_SIDE": ("2048", "largest detection size used when text on a big image is small"),
     "OCR_REC_BATCH": ("4", "text lines recognised per onnxruntime call"),
