@@ -384,12 +384,24 @@ def _column_section(strips: list[list[int]], page: _Page) -> tuple[int, int, lis
     min_gap = GUTTER_MIN_CORE_WIDTH * page.core_h
     extents = [_close(_core_extent(strip, page), _strip_min_gap(strip, page)) for strip in strips]
     for start, stop in _gutter_runs(extents, min_gap, strips):
-        members = [i for strip in strips[start:stop] for i in strip]
         covered = _merge([span for extent in extents[start:stop] for span in extent])
-        columns = _join_number_margins(_split_by(members, _cuts(_gaps(covered, min_gap)), page), page)
+        cuts = _cuts(_gaps(covered, min_gap))
+        stop = _columns_go_on(strips, stop, cuts, page)
+        members = [i for strip in strips[start:stop] for i in strip]
+        columns = _join_number_margins(_split_by(members, cuts, page), page)
         if len(columns) >= 2 and _paragraph_columns(columns, page):
             return start, stop, columns
     return None
+
+
+def _columns_go_on(strips: list[list[int]], stop: int, cuts: list[float], page: _Page) -> int:
+    """The end of a column section, moved down over the strips whose fragments all keep to one column
+    (none crosses a cut) though the gap between them there is narrower than a gutter must be to be
+    found: the last lines of two justified columns, side by side, one detector box each."""
+    while stop < len(strips) and not any(page.cores[i].x0 < cut < page.cores[i].x1
+                                         for i in strips[stop] for cut in cuts):
+        stop += 1
+    return stop
 
 
 def _join_number_margins(columns: list[list[int]], page: _Page) -> list[list[int]]:
