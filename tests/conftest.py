@@ -170,6 +170,22 @@ def page_lines(pages_dev_dir: Path) -> Callable[[dict], list[tuple[np.ndarray, s
 
 
 @pytest.fixture(scope="session")
+def recognise() -> Callable:
+    """recognise(key, source): ocr.recognize with a cache for the whole run, so a page that several test
+    modules read end to end is recognised once (key: the page's id or name)."""
+    import ocr
+
+    cache: dict[str, ocr.OcrResult] = {}
+
+    def run(key: str, source) -> ocr.OcrResult:
+        if key not in cache:
+            cache[key] = ocr.recognize(source)
+        return cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def pages() -> dict:
     """The five synthetic reading-order pages of fixtures/pages.py (seed 0), by name."""
     from fixtures.pages import FontNotFound, render_pages

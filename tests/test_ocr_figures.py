@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-import ocr
 from ocr.export.markdown import page_markdown
 from ocr.figures import find_figures
 from ocr.layout import Fragment, analyze
@@ -74,10 +73,10 @@ def test_drawing_takes_its_labels_out_of_the_text(pages_dev_manifest, pages_dev_
     assert kinds[kinds.index("caption", kinds.index("caption") + 1) - 1] == "figure"
 
 
-def test_photos_end_to_end(pages_dev_manifest, pages_dev_dir):
+def test_photos_end_to_end(pages_dev_manifest, pages_dev_dir, recognise):
     """Through the engine: the paper's two photos are figures, each just before its caption, in the
     JSON, and Markdown leaves them out (no text on them)."""
-    page = ocr.recognize(pages_dev_dir / pages_dev_manifest["creativity-ml-p2"]["image"]).pages[0]
+    page = recognise("creativity-ml-p2", pages_dev_dir / pages_dev_manifest["creativity-ml-p2"]["image"]).pages[0]
     kinds = [r.kind for r in page.regions]
     photos = [k for k, kind in enumerate(kinds) if kind == "figure"]
     assert len(photos) == 2

@@ -222,21 +222,6 @@ def test_real_single_column_pages_stay_in_order(pages_dev_manifest, page_fragmen
 
 # --- (b), (c) end to end through the real engine ------------------------------------------------
 
-@pytest.fixture(scope="module")
-def recognise():
-    """ocr.recognize with a per-module cache (each page is recognised once)."""
-    import ocr
-
-    cache: dict[str, ocr.OcrResult] = {}
-
-    def run(key: str, source) -> ocr.OcrResult:
-        if key not in cache:
-            cache[key] = ocr.recognize(source)
-        return cache[key]
-
-    return run
-
-
 @pytest.mark.parametrize("name", PAGE_NAMES)
 def test_end_to_end_reading_order(pages, recognise, name):
     result = recognise(name, pages[name].image)
@@ -264,16 +249,10 @@ def test_end_to_end_dev_receipt_keeps_rows(ocr_dev_manifest, ocr_dev_dir, recogn
     assert cer(norm(result.text), norm("\n".join(entry["gt_lines"]))) <= MAX_RECEIPT_CER_END_TO_END
 
 
-def test_end_to_end_real_three_column_page(pages_dev_manifest, pages_dev_dir, recognise):
-    entry = pages_dev_manifest[END_TO_END_PAGE]
-    result = recognise(END_TO_END_PAGE, pages_dev_dir / entry["image"])
-    text = normalize(" ".join(line.text for line in result.pages[0].lines))
-    assert cer(text, normalize(" ".join(entry["gt_lines"]))) <= MAX_END_TO_END_PAGE_CER
-
-
-def test_end_to_end_columns_go_on_where_their_gutter_narrows(pages_dev_manifest, pages_dev_dir, recognise):
-    entry = pages_dev_manifest[NARROW_GUTTER_PAGE]
-    result = recognise(NARROW_GUTTER_PAGE, pages_dev_dir / entry["image"])
+@pytest.mark.parametrize("page_id", [END_TO_END_PAGE, NARROW_GUTTER_PAGE])
+def test_end_to_end_real_column_page(pages_dev_manifest, pages_dev_dir, recognise, page_id):
+    entry = pages_dev_manifest[page_id]
+    result = recognise(page_id, pages_dev_dir / entry["image"])
     text = normalize(" ".join(line.text for line in result.pages[0].lines))
     assert cer(text, normalize(" ".join(entry["gt_lines"]))) <= MAX_END_TO_END_PAGE_CER
 
